@@ -1,0 +1,28 @@
+"""What a user can choose, in one frozen value passed to every stage."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from unseen.types import MaskShape, MaskStyle
+
+
+class AudioPolicy(str, enum.Enum):
+    KEEP = "keep"
+    DROP = "drop"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Choices for one run. Defaults are the safe ones: solid fill, verified."""
+
+    mask: MaskStyle = MaskStyle.SOLID
+    shape: MaskShape = MaskShape.ELLIPSE
+    grow: float = 1.0  # extra scale on the head region
+    threshold: float = 0.2  # CenterFace score; low on purpose: when unsure, mask
+    scales: tuple[float, ...] = field(default=(1.0, 2.0))
+    verify: bool = True
+    force: bool = False  # write even when verification refuses, marked unverified
+    audio: AudioPolicy = AudioPolicy.KEEP
+    max_pixels: int = 250_000_000
