@@ -102,9 +102,10 @@ class Verdict(str, enum.Enum):
 class FaceRecord:
     """A masked face, by position only: never pixels."""
 
-    box: tuple[int, int, int, int]
+    box: tuple[int, int, int, int]  # face as detected: x1, y1, x2, y2
     score: float
-    source: str
+    source: str  # which detector or pass found it
+    mask_box: tuple[int, int, int, int] | None = None  # the head region the mask covers
 
 
 @dataclass
@@ -119,6 +120,11 @@ class Check:
     metadata_left: list[str] = field(default_factory=list)
     rounds: int = 0
     seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Nothing found: no face outside a mask, none recognizable, no identifying metadata."""
+        return self.redetected == 0 and not self.leaking_boxes and not self.metadata_left
 
 
 @dataclass

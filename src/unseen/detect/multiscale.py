@@ -17,15 +17,17 @@ class MultiScale:
         detector: CenterFace,
         scales: Sequence[float] = (1.0, 2.0),
         small_face_px: float = 40.0,
+        threshold: float | None = None,
     ) -> None:
         self.detector = detector
+        self.threshold = threshold
         self.scales = tuple(scales)
         self.small_face_px = small_face_px
 
     def detect(self, image: Image) -> Detections:
         parts = []
         for scale in self.scales:
-            found = self.detector.detect_at(image, scale)
+            found = self.detector.detect_at(image, scale, self.threshold)
             if scale > 1:
                 # upscaled passes cut large faces into fragments; the 1x pass owns those
                 found = found[found.heights <= self.small_face_px]

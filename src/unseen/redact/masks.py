@@ -16,7 +16,7 @@ from unseen.types import Detections, FloatArray, Image, MaskShape, MaskStyle
 # Head region from a face box, as fractions of its width and height.
 SIDE = 0.25  # each side: ears
 TOP = 0.40  # above: forehead and hair
-BOTTOM = 0.15  # below: chin
+BOTTOM = 0.25  # below: chin; with SIDE 0.25 the ellipse then contains the whole face box
 MIN_HEAD_PX = 12.0  # a mask never shrinks below this: tiny faces are the uncertain ones
 
 
@@ -66,7 +66,10 @@ def _draw(area: npt.NDArray[np.uint8], box: tuple[float, float, float, float], s
     # ellipse through the box corners' midpoints, filled with sub-pixel precision
     shift = 4
     centre = (int(round((x1 + x2) / 2 * 2**shift)), int(round((y1 + y2) / 2 * 2**shift)))
-    axes = (int(round((x2 - x1) / 2 * 2**shift)) + 2**shift // 2, int(round((y2 - y1) / 2 * 2**shift)) + 2**shift // 2)
+    axes = (
+        int(round((x2 - x1) / 2 * 2**shift)) + 2**shift // 2,
+        int(round((y2 - y1) / 2 * 2**shift)) + 2**shift // 2,
+    )
     cv2.ellipse(area, centre, axes, 0, 0, 360, 1, thickness=-1, lineType=cv2.LINE_8, shift=shift)
 
 

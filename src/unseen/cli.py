@@ -1,0 +1,246 @@
+"""The command line: the only place that prints and picks exit codes.
+
+unseen crowd.jpg                  writes crowd.unseen.jpg beside it
+unseen a.jpg b.heic -o out/       several files into a folder
+unseen inspect crowd.jpg          faces and identifying metadata, nothing written
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from unseen import __version__
+from unseen.errors import InputError, OutputError, UnseenError, VerificationFailed
+from unseen.settings import AudioPolicy, Settings
+from unseen.types import MaskShape, MaskStyle, Report
+
+EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_REFUSED = 0, 1, 2, 3
+
+
+def _anonymize_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="unseen",
+        description="Mask every face in photos and videos, strip identifying metadata, verify the result. "
+        "Offline. Subcommands: 'unseen inspect FILE...' reports without writing.",
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="photos or videos")
+    p.add_argument("-o", "--output", type=Path, help="output file (one input) or folder (created if needed)")
+    p.add_argument(
+        "--mask",
+        type=MaskStyle,
+        choices=list(MaskStyle),
+        default=MaskStyle.SOLID,
+        metavar="{" + ",".join(m.value for m in MaskStyle) + "}",
+        help="solid (default) and noise carry nothing of the face; blur and pixelate are verified",
+    )
+    p.add_argument(
+        "--shape",
+        type=MaskShape,
+        choices=list(MaskShape),
+        default=MaskShape.ELLIPSE,
+        metavar="{" + ",".join(m.value for m in MaskShape) + "}",
+    )
+    p.add_argument("--grow", type=float, default=1.0, help="scale the masked head region (default 1.0)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.2,
+        help="detector score above which a face is masked (default 0.2; lower masks more)",
+    )
+    p.add_argument(
+        "--audio",
+        type=AudioPolicy,
+        choices=list(AudioPolicy),
+        default=AudioPolicy.KEEP,
+        metavar="{keep,drop}",
+        help="video: keep the audio untouched (default) or drop it",
+    )
+    p.add_argument("--report", type=Path, help="write the reports as JSON to this file")
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip attacking the output with a second detector and a recognizer (faster, unproved)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write outputs that fail verification, marked unverified in the report",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    p.add_argument("--version", action="version", version=f"unseen {__version__}")
+    return p
+
+
+def _inspect_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="unseen inspect", description="List faces and identifying metadata; write nothing."
+    )
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--threshold", type=float, default=0.2)
+    p.add_argument("--report", type=Path, help="write the reports as JSON to this file")
+    return p
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _error(line: str) -> None:
+    print(f"unseen: {line}", file=sys.stderr, flush=True)
+
+
+def summary(report: Report) -> str:
+    """One line in the user's words: what was masked, removed and proved."""
+    faces = report.face_count
+    parts = [f"{faces} face{'s' if faces != 1 else ''} masked"]
+    if report.metadata_removed:
+        parts.append("removed " + ", ".join(report.metadata_removed))
+    else:
+        parts.append("no identifying metadata found")
+    if report.check is not None and report.verdict == "verified":
+        c = report.check
+        parts.append(
+            f"verified ({c.redetected} faces re-detected"
+            + (
+                f", closest embedding distance {c.min_embedding_distance:.2f}"
+                if c.min_embedding_distance is not None
+                else ""
+            )
+            + ")"
+        )
+    else:
+        parts.append(report.verdict.upper())
+    return "; ".join(parts)
+
+
+def _outputs(files: list[Path], output: Path | None) -> list[Path | None]:
+    """Where each input goes: beside it, into a folder, or (one input) to a file."""
+    if output is None:
+        return [None] * len(files)
+    if len(files) > 1 or output.is_dir() or str(output).endswith(("/", "\\")) or not output.suffix:
+        output.mkdir(parents=True, exist_ok=True)
+        return [output / "FOLDER" for _ in files]  # the pipeline picks the name inside the folder
+    return [output]
+
+
+def _write_reports(path: Path | None, reports: list[Report]) -> None:
+    if path is not None:
+        path.write_text(json.dumps([r.to_dict() for r in reports], indent=2) + "\n")
+
+
+def _run_anonymize(argv: list[str]) -> int:
+    args = _anonymize_parser().parse_args(argv)
+    from unseen.pipeline import anonymize_file
+
+    settings = Settings(
+        mask=args.mask,
+        shape=args.shape,
+        grow=args.grow,
+        threshold=args.threshold,
+        verify=not args.no_verify,
+        force=args.force,
+        audio=args.audio,
+    )
+    if args.no_verify and not args.quiet:
+        _error(
+            "warning: --no-verify: outputs are NOT checked for faces a detector or recognizer can still find"
+        )
+    try:
+        targets = _outputs(args.files, args.output)
+    except OSError as exc:
+        _error(f"{args.output}: cannot create the output folder: {exc.strerror}")
+        return EXIT_USAGE
+    code = EXIT_OK
+    reports: list[Report] = []
+    for src, target in zip(args.files, targets, strict=True):
+        folder = target.parent if target is not None and target.name == "FOLDER" else None
+        dst = None if folder is not None else target
+        try:
+            report = anonymize_file(src, dst, settings, folder=folder)
+        except VerificationFailed as exc:
+            _error(f"{src}: {exc}")
+            if isinstance(exc.report, Report):
+                reports.append(exc.report)
+            code = max(code, EXIT_REFUSED)
+            continue
+        except (InputError, OutputError, UnseenError) as exc:
+            _error(str(exc))
+            reports.append(
+                Report(source=str(src), output=None, width=0, height=0, verdict="refused", error=str(exc))
+            )
+            code = max(code, EXIT_INPUT) if code != EXIT_REFUSED else code
+            continue
+        reports.append(report)
+        if report.verdict != "verified" and settings.verify:
+            code = max(code, EXIT_REFUSED)  # written only because of --force
+        if not args.quiet:
+            _say(f"{src} -> {report.output}: {summary(report)}")
+    _write_reports(args.report, reports)
+    return code
+
+
+def _run_inspect(argv: list[str]) -> int:
+    args = _inspect_parser().parse_args(argv)
+    from unseen.pipeline import inspect_file
+
+    code = EXIT_OK
+    reports = []
+    for src in args.files:
+        try:
+            report = inspect_file(src, Settings(threshold=args.threshold))
+        except UnseenError as exc:
+            _error(str(exc))
+            code = EXIT_INPUT
+            continue
+        reports.append(report)
+        meta = ", ".join(report.metadata_removed) or "none"
+        _say(
+            f"{src}: {report.face_count} face{'s' if report.face_count != 1 else ''} found; "
+            f"identifying metadata: {meta}; nothing written"
+        )
+    _write_reports(args.report, reports)
+    return code
+
+
+def _run_demo(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(
+        prog="unseen demo",
+        description="Write NASA's public-domain astronaut photo with planted GPS, serial and owner "
+        "metadata, then anonymize it: a first run that needs no photo of your own.",
+    )
+    p.add_argument(
+        "--folder", type=Path, default=Path("unseen-demo"), help="where to write (default ./unseen-demo)"
+    )
+    args = p.parse_args(argv)
+    from unseen.demo import write_sample
+
+    sample = write_sample(args.folder)
+    _say(f"wrote {sample} (public-domain NASA photo with planted GPS, serial number, owner, capture time)")
+    return _run_anonymize([str(sample)])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "inspect":
+            return _run_inspect(argv[1:])
+        if argv and argv[0] == "demo":
+            return _run_demo(argv[1:])
+        if argv and argv[0] == "batch":
+            from unseen.batch import main as batch_main
+
+            return batch_main(argv[1:])
+        return _run_anonymize(argv)
+    except SystemExit as exc:  # argparse: usage errors exit 2 by default; ours is 1
+        return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
+    except KeyboardInterrupt:
+        _error("interrupted; no partial output was left")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

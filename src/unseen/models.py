@@ -1,0 +1,19 @@
+"""Models load once per process, on first use, never at import time."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from unseen.detect import CenterFace, Detector, MultiScale
+from unseen.settings import Settings
+
+
+@lru_cache(maxsize=4)
+def _centerface(threads: int = 0) -> CenterFace:
+    return CenterFace(threads=threads)
+
+
+def default_detector(settings: Settings) -> Detector:
+    """The detector that decides the masks: CenterFace at the image's size and upscaled."""
+    centerface = _centerface()
+    return MultiScale(centerface, scales=settings.scales, threshold=settings.threshold)

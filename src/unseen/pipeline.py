@@ -1,0 +1,193 @@
+"""One image in, one masked image out, one Report: the photo pipeline. Never prints."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from unseen.detect import Detector
+from unseen.errors import OutputError, UnreadableInput, VerificationFailed
+from unseen.models import default_detector
+from unseen.redact import apply_masks, head_boxes
+from unseen.settings import Settings
+from unseen.types import Check, Detections, FaceRecord, Image, Report, Verdict
+
+if TYPE_CHECKING:
+    from unseen.verify import Verifier
+
+
+def find_faces(
+    image: Image, settings: Settings | None = None, detector: Detector | None = None
+) -> Detections:
+    """Every face the mask-deciding detector finds, small ones included."""
+    settings = settings or Settings()
+    return (detector or default_detector(settings)).detect(image)
+
+
+def face_records(detections: Detections, shape: tuple[int, ...], grow: float) -> list[FaceRecord]:
+    """Positions of masked faces for the report: face box and the head region masked."""
+    heads = head_boxes(detections, shape, grow).round().astype(int)
+    return [
+        FaceRecord(
+            box=tuple(int(v) for v in box.round()),  # type: ignore[arg-type]
+            score=round(float(score), 3),
+            source=str(source),
+            mask_box=tuple(int(v) for v in head),  # type: ignore[arg-type]
+        )
+        for box, score, source, head in zip(
+            detections.boxes, detections.scores, detections.sources, heads, strict=True
+        )
+    ]
+
+
+def anonymize(
+    image: Image,
+    settings: Settings | None = None,
+    *,
+    detector: Detector | None = None,
+    verifier: Verifier | None = None,
+    source: Path | None = None,
+) -> tuple[Image, Report]:
+    """Mask every face in an RGB uint8 array; returns the masked copy and what was done.
+
+    With verification on (the default) the result has been attacked by a second detector and a
+    recognizer; report.verdict is "refused" when masking harder could not make it pass.
+    """
+    settings = settings or Settings()
+    start = time.perf_counter()
+    detections = find_faces(image, settings, detector)
+    check: Check | None = None
+    if settings.verify:
+        from unseen.verify import protect
+
+        masked, detections, check, passed = protect(image, detections, settings, verifier=verifier)
+        verdict = Verdict.VERIFIED if passed else Verdict.REFUSED
+    else:
+        masked = apply_masks(image, detections, settings.mask, settings.shape, settings.grow)
+        verdict = Verdict.UNVERIFIED
+    report = Report(
+        source=str(source) if source else None,
+        output=None,
+        width=int(image.shape[1]),
+        height=int(image.shape[0]),
+        faces=face_records(detections, image.shape, settings.grow),
+        mask=settings.mask.value,
+        verdict=verdict.value,
+        check=check,
+    )
+    report.seconds = round(time.perf_counter() - start, 4)
+    return masked, report
+
+
+def anonymize_file(
+    src: Path | str,
+    dst: Path | str | None = None,
+    settings: Settings | None = None,
+    *,
+    folder: Path | None = None,
+    detector: Detector | None = None,
+    verifier: Verifier | None = None,
+) -> Report:
+    """Write a masked, metadata-free, verified copy of a photo or video; the input is never touched.
+
+    dst defaults to NAME.unseen.EXT beside the input (or in `folder`). The output appears whole or
+    not at all. Raises InputError for unusable input, OutputError, or VerificationFailed (nothing
+    written) unless settings.force.
+    """
+    from unseen.media.image import load_image, read_back, save_image
+    from unseen.media.video import anonymize_video, is_video
+
+    settings = settings or Settings()
+    src = Path(src)
+    if not src.is_file():
+        raise UnreadableInput(f"{src}: no such file" if not src.exists() else f"{src}: not a regular file")
+    start = time.perf_counter()
+    if is_video(src):
+        target = Path(dst) if dst else default_output(src, src.suffix.lower() or ".mp4", folder)
+        _check_target(src, target)
+        return anonymize_video(src, target, settings, detector=detector)
+    loaded = load_image(src, settings.max_pixels)
+    target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
+    _check_target(src, target)
+    masked, report = anonymize(loaded.pixels, settings, detector=detector, verifier=verifier, source=src)
+    report.metadata_removed = list(loaded.metadata)
+    if report.verdict == Verdict.REFUSED.value and not settings.force:
+        raise VerificationFailed(_refusal(src, report), report)
+    temp = target.with_name(f".unseen-tmp-{uuid.uuid4().hex}{target.suffix}")
+    try:
+        save_image(masked, temp, loaded.format, alpha=loaded.alpha)
+        left = read_back(temp)
+        if report.check is not None:
+            report.check.metadata_left = left
+        if left:
+            raise VerificationFailed(
+                f"{src}: identifying metadata survived in the output: {', '.join(left)}", report
+            )
+        os.replace(temp, target)
+    finally:
+        temp.unlink(missing_ok=True)
+    if report.verdict == Verdict.REFUSED.value:
+        report.verdict = Verdict.UNVERIFIED.value  # written only because of --force
+    report.output = str(target)
+    report.seconds = round(time.perf_counter() - start, 4)
+    return report
+
+
+def _refusal(src: Path, report: Report) -> str:
+    """Why an output was refused, naming faces by position only."""
+    check = report.check or Check()
+    where = [*check.redetected_boxes, *check.leaking_boxes]
+    boxes = ", ".join(f"({x1},{y1})-({x2},{y2})" for x1, y1, x2, y2 in where[:5])
+    return (
+        f"{src}: refused, verification still finds {check.redetected} unmasked face(s) and "
+        f"{len(check.leaking_boxes)} recognisable one(s) after {check.rounds} rounds"
+        + (f" at {boxes}" if boxes else "")
+        + "; nothing written (--force writes it marked unverified)"
+    )
+
+
+def inspect_file(
+    src: Path | str, settings: Settings | None = None, *, detector: Detector | None = None
+) -> Report:
+    """Faces found and identifying metadata present in a photo; nothing is written."""
+    from unseen.media.image import load_image
+
+    settings = settings or Settings()
+    src = Path(src)
+    if not src.is_file():
+        raise UnreadableInput(f"{src}: no such file" if not src.exists() else f"{src}: not a regular file")
+    start = time.perf_counter()
+    loaded = load_image(src, settings.max_pixels)
+    detections = find_faces(loaded.pixels, settings, detector)
+    report = Report(
+        source=str(src),
+        output=None,
+        width=int(loaded.pixels.shape[1]),
+        height=int(loaded.pixels.shape[0]),
+        faces=face_records(detections, loaded.pixels.shape, settings.grow),
+        metadata_removed=list(loaded.metadata),
+        verdict=Verdict.UNVERIFIED.value,
+    )
+    report.seconds = round(time.perf_counter() - start, 4)
+    return report
+
+
+def default_output(src: Path, suffix: str, folder: Path | None = None) -> Path:
+    """crowd.jpg -> crowd.unseen.jpg, beside the input or in `folder`."""
+    name = f"{src.stem}.unseen{suffix}"
+    return (folder or src.parent) / name
+
+
+def _check_target(src: Path, dst: Path) -> None:
+    """Refuse to write over the input, or into a folder that does not exist."""
+    if dst.exists() and (dst.resolve() == src.resolve() or dst.samefile(src)):
+        raise OutputError(f"{dst}: is the input file; unseen never overwrites its input")
+    if dst.resolve() == src.resolve():
+        raise OutputError(f"{dst}: is the input file; unseen never overwrites its input")
+    if not dst.parent.is_dir():
+        raise OutputError(f"{dst}: the output folder {dst.parent} does not exist")
+    if dst.is_dir():
+        raise OutputError(f"{dst}: is a folder; give a file name or use it with several inputs")

@@ -1,0 +1,83 @@
+"""Detections, box arithmetic, and the real CenterFace on a public-domain face."""
+
+import numpy as np
+import pytest
+
+from unseen.detect import FakeDetector, nms
+from unseen.detect.base import iou_matrix
+from unseen.types import Detections
+
+
+@pytest.mark.parametrize(
+    ("boxes", "scores", "sources", "raises"),
+    [
+        ([[0, 0, 1, 1]], [0.5], None, False),
+        ([[0, 0, 1, 1]], [0.5, 0.6], None, True),
+        ([[0, 0, 1, 1], [1, 1, 2, 2]], [0.5, 0.6], ["a"], True),
+        (np.empty((0, 4)), [], None, False),
+    ],
+)
+def test_detections_validate_lengths(boxes, scores, sources, raises) -> None:
+    kwargs = {} if sources is None else {"sources": sources}
+    if raises:
+        with pytest.raises(ValueError):
+            Detections(boxes, scores, **kwargs)
+    else:
+        assert len(Detections(boxes, scores, **kwargs)) == len(scores)
+
+
+def test_merge_filter_and_empty() -> None:
+    a = Detections([[0, 0, 10, 10]], [0.9]).with_source("a")
+    b = Detections([[20, 20, 30, 30], [5, 5, 8, 8]], [0.4, 0.2]).with_source("b")
+    merged = Detections.merge([a, Detections.empty(), b])
+    assert len(merged) == 3
+    assert list(merged.sources) == ["a", "b", "b"]
+    assert len(merged[merged.scores > 0.3]) == 2
+    assert len(Detections.merge([])) == 0
+
+
+def test_nms_keeps_best_of_overlapping() -> None:
+    d = Detections([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], [0.5, 0.9, 0.3])
+    kept = nms(d, 0.3)
+    assert sorted(kept.scores.tolist()) == pytest.approx([0.3, 0.9])
+
+
+def test_iou() -> None:
+    a = np.float32([[0, 0, 10, 10]])
+    b = np.float32([[5, 0, 15, 10], [20, 20, 30, 30]])
+    assert iou_matrix(a, b)[0].tolist() == pytest.approx([1 / 3, 0.0])
+
+
+def test_fake_detector_clips_to_image() -> None:
+    fake = FakeDetector([(-5, -5, 200, 20)])
+    found = fake.detect(np.zeros((50, 100, 3), np.uint8))
+    assert found.boxes.tolist() == [[0, 0, 100, 20]]
+
+
+@pytest.mark.slow
+def test_centerface_finds_the_astronaut(astronaut) -> None:
+    from unseen.detect import CenterFace
+
+    found = CenterFace().detect(astronaut)
+    assert len(found) >= 1
+    best = found.boxes[np.argmax(found.scores)]
+    # her face is around x 170-260, y 60-170 in the 512 x 512 NASA photo
+    assert 140 < (best[0] + best[2]) / 2 < 280 and 40 < (best[1] + best[3]) / 2 < 190
+
+
+@pytest.mark.slow
+def test_upscaled_pass_finds_small_faces_the_1x_pass_misses(crowd) -> None:
+    """Faces of 10-14 px: CenterFace at the image's size misses some; the default detector finds them."""
+    from unseen.detect import CenterFace
+    from unseen.models import default_detector
+    from unseen.settings import Settings
+
+    image, faces = crowd
+    small = np.float32([f for f in faces if 10 <= f[3] - f[1] <= 14])
+    assert len(small) == 3
+
+    def found_share(found: Detections) -> float:
+        return float((iou_matrix(small, found.boxes).max(axis=1) > 0.3).mean()) if len(found) else 0.0
+
+    assert found_share(default_detector(Settings()).detect(image)) == 1.0
+    assert found_share(CenterFace(threshold=0.2).detect(image)) < 1.0
