@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from unseen.detect import Detector
+from unseen.edits import Edits, sidecar_for
 from unseen.errors import OutputError, UnreadableInput, VerificationFailed
 from unseen.models import default_detector
 from unseen.redact import apply_masks, head_boxes
 from unseen.settings import Settings
-from unseen.types import Check, Detections, FaceRecord, Image, Report, Verdict
+from unseen.types import Check, Detections, FaceRecord, Image, MaskStyle, Report, Verdict
 
 if TYPE_CHECKING:
     from unseen.verify import Verifier
@@ -50,6 +52,7 @@ def anonymize(
     detector: Detector | None = None,
     verifier: Verifier | None = None,
     source: Path | None = None,
+    edits: Edits | None = None,
 ) -> tuple[Image, Report]:
     """Mask every face in an RGB uint8 array; returns the masked copy and what was done.
 
@@ -57,8 +60,12 @@ def anonymize(
     recognizer; report.verdict is "refused" when masking harder could not make it pass.
     """
     settings = settings or Settings()
+    if edits is not None and edits.mask:
+        settings = replace(settings, mask=MaskStyle(edits.mask))
     start = time.perf_counter()
     detections = find_faces(image, settings, detector)
+    if edits is not None:
+        detections = edits.apply(detections)
     check: Check | None = None
     if settings.verify:
         from unseen.verify import protect
@@ -90,12 +97,14 @@ def anonymize_file(
     folder: Path | None = None,
     detector: Detector | None = None,
     verifier: Verifier | None = None,
+    edits: Edits | None = None,
 ) -> Report:
     """Write a masked, metadata-free, verified copy of a photo or video; the input is never touched.
 
     dst defaults to NAME.unseen.EXT beside the input (or in `folder`). The output appears whole or
-    not at all. Raises InputError for unusable input, OutputError, or VerificationFailed (nothing
-    written) unless settings.force.
+    not at all. A person's corrections (`edits`, else the sidecar file beside the output that
+    `unseen review` writes) are applied to the detections. Raises InputError for unusable input,
+    OutputError, or VerificationFailed (nothing written) unless settings.force.
     """
     from unseen.media.image import load_image, read_back, save_image
     from unseen.media.video import anonymize_video, is_video
@@ -112,7 +121,11 @@ def anonymize_file(
     loaded = load_image(src, settings.max_pixels)
     target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
     _check_target(src, target)
-    masked, report = anonymize(loaded.pixels, settings, detector=detector, verifier=verifier, source=src)
+    if edits is None and sidecar_for(target).is_file():
+        edits = Edits.load(sidecar_for(target))
+    masked, report = anonymize(
+        loaded.pixels, settings, detector=detector, verifier=verifier, source=src, edits=edits
+    )
     report.metadata_removed = list(loaded.metadata)
     if report.verdict == Verdict.REFUSED.value and not settings.force:
         raise VerificationFailed(_refusal(src, report), report)
