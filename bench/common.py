@@ -61,7 +61,7 @@ def score_image(record: dict, masked: np.ndarray, tally: Tally) -> None:
             continue
         ok = masked[y1:y2, x1:x2].mean() >= PROTECTED
         size = min(bw, bh)
-        hard = flags[11] == 1
+        hard = flags[8] == 1
         tally.add("all", ok)
         if size >= 16:
             tally.add(">=16", ok)
@@ -69,7 +69,7 @@ def score_image(record: dict, masked: np.ndarray, tally: Tally) -> None:
             tally.add("hard", ok)
         if flags[0] == 2:
             tally.add("heavy blur", ok)
-        if flags[8] == 2:
+        if flags[4] == 2:
             tally.add("heavy occlusion", ok)
         for lo, hi, name in SIZE_BINS:
             if lo <= size < hi:

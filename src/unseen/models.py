@@ -16,4 +16,4 @@ def _centerface(threads: int = 0) -> CenterFace:
 def default_detector(settings: Settings) -> Detector:
     """The detector that decides the masks: CenterFace at the image's size and upscaled."""
     centerface = _centerface()
-    return MultiScale(centerface, scales=settings.scales, threshold=settings.threshold)
+    return MultiScale(centerface, threshold=settings.threshold)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from unseen.types import MaskShape, MaskStyle
 
@@ -21,7 +21,6 @@ class Settings:
     shape: MaskShape = MaskShape.ELLIPSE
     grow: float = 1.0  # extra scale on the head region
     threshold: float = 0.2  # CenterFace score; low on purpose: when unsure, mask
-    scales: tuple[float, ...] = field(default=(1.0, 2.0))
     verify: bool = True
     force: bool = False  # write even when verification refuses, marked unverified
     audio: AudioPolicy = AudioPolicy.KEEP

@@ -2,6 +2,6 @@
 
 from unseen.detect.base import Detector, FakeDetector, nms
 from unseen.detect.centerface import CenterFace
-from unseen.detect.multiscale import MultiScale
+from unseen.detect.multiscale import MultiScale, Pass
 
-__all__ = ["CenterFace", "Detector", "FakeDetector", "MultiScale", "nms"]
+__all__ = ["CenterFace", "Detector", "FakeDetector", "MultiScale", "Pass", "nms"]
