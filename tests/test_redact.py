@@ -72,3 +72,11 @@ def test_blur_and_pixelate_leave_little_detail(textured: np.ndarray) -> None:
 def test_no_faces_is_a_copy(textured: np.ndarray) -> None:
     out = apply_masks(textured, Detections.empty())
     assert (out == textured).all() and out is not textured
+
+
+@pytest.mark.parametrize("shape", list(MaskShape))
+def test_a_face_cut_by_the_frame_is_still_covered(shape: MaskShape) -> None:
+    """The mask is drawn from the unclipped head region, so it does not shrink at the edge."""
+    cut = Detections([[80, 150, 140, 230]], [0.9])  # runs past the bottom of a 200 px image
+    area = mask_area((200, 220, 3), cut, shape)
+    assert area[150:200, 80:140].all()

@@ -20,8 +20,14 @@ BOTTOM = 0.25  # below: chin; with SIDE 0.25 the ellipse then contains the whole
 MIN_HEAD_PX = 12.0  # a mask never shrinks below this: tiny faces are the uncertain ones
 
 
-def head_boxes(detections: Detections, image_shape: tuple[int, ...], grow: float = 1.0) -> FloatArray:
-    """Head regions (x1, y1, x2, y2) for each face, clipped to the image; `grow` enlarges them."""
+def head_boxes(
+    detections: Detections, image_shape: tuple[int, ...], grow: float = 1.0, clip: bool = True
+) -> FloatArray:
+    """Head regions (x1, y1, x2, y2) for each face, clipped to the image; `grow` enlarges them.
+
+    Drawing uses the unclipped region: an ellipse fitted to a clipped box would shrink at the
+    image edge and leave part of a face cut by the frame bare.
+    """
     b = detections.boxes
     w = np.maximum(b[:, 2] - b[:, 0], 1.0)
     h = np.maximum(b[:, 3] - b[:, 1], 1.0)
@@ -37,6 +43,8 @@ def head_boxes(detections: Detections, image_shape: tuple[int, ...], grow: float
     half_h = np.maximum((y2 - y1) / 2, min_half)
     cxh, cyh = (x1 + x2) / 2, (y1 + y2) / 2
     heads = np.stack([cxh - half_w, cyh - half_h, cxh + half_w, cyh + half_h], axis=1)
+    if not clip:
+        return heads.astype(np.float32)
     height, width = image_shape[:2]
     heads[:, [0, 2]] = heads[:, [0, 2]].clip(0, width)
     heads[:, [1, 3]] = heads[:, [1, 3]].clip(0, height)
@@ -51,7 +59,7 @@ def mask_area(
 ) -> npt.NDArray[np.bool_]:
     """Boolean H x W array: True where a mask will be drawn."""
     area = np.zeros(image_shape[:2], np.uint8)
-    for x1, y1, x2, y2 in head_boxes(detections, image_shape, grow):
+    for x1, y1, x2, y2 in head_boxes(detections, image_shape, grow, clip=False):
         _draw(area, (x1, y1, x2, y2), shape)
     return area.astype(bool)
 
@@ -61,7 +69,8 @@ def _draw(area: npt.NDArray[np.uint8], box: tuple[float, float, float, float], s
     if x2 <= x1 or y2 <= y1:
         return
     if shape is MaskShape.BOX:
-        area[int(np.floor(y1)) : int(np.ceil(y2)), int(np.floor(x1)) : int(np.ceil(x2))] = 1
+        top, left = max(0, int(np.floor(y1))), max(0, int(np.floor(x1)))
+        area[top : max(0, int(np.ceil(y2))), left : max(0, int(np.ceil(x2)))] = 1
         return
     # ellipse through the box corners' midpoints, filled with sub-pixel precision
     shift = 4
