@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-apt_packages=(libimage-exiftool-perl)   # exiftool: the tests' independent metadata oracle
+# exiftool: the tests' independent metadata oracle; chromium: the review page's browser tests
+apt_packages=(libimage-exiftool-perl chromium)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -230,6 +230,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_inspect(argv[1:])
         if argv and argv[0] == "demo":
             return _run_demo(argv[1:])
+        if argv and argv[0] == "review":
+            from unseen.web import main as review_main
+
+            return review_main(argv[1:])
         if argv and argv[0] == "batch":
             from unseen.batch import main as batch_main
 

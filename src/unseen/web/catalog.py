@@ -1,0 +1,271 @@
+"""What `unseen review` shows: the photos of a folder, their outputs, detections and edits.
+
+Items are addressed by their index in this server-side list, never by a path from the browser.
+Inputs come from a batch manifest in the output folder when there is one, else from walking the
+folder for photos (by content). Detection runs lazily, once per item, when it is first needed.
+Nothing is ever written inside the reviewed folder: sidecars and outputs go to the output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from unseen.detect import Detector
+from unseen.detect.base import iou_matrix
+from unseen.edits import REMOVED_IOU, Edits, sidecar_for
+from unseen.errors import UnseenError
+from unseen.media.image import load_image, sniff_format
+from unseen.pipeline import default_output, find_faces
+from unseen.redact import head_boxes
+from unseen.redact.masks import BOTTOM, SIDE, TOP
+from unseen.settings import Settings
+from unseen.types import Detections, FloatArray, Image, MaskShape
+
+if TYPE_CHECKING:
+    from unseen.verify import Verifier
+
+ELLIPSE_COVER = 1.45  # just over sqrt(2): an ellipse through a rectangle's corners, pixels included
+PIXEL_CACHE = 3  # decoded photos kept for the editor: a few, never the whole folder
+
+
+@dataclass
+class Item:
+    """One photo under review: where it is, where its output goes, and what is known about it."""
+
+    id: int
+    source: Path
+    output: Path
+    name: str  # path relative to the reviewed folder, for display
+    verdict: str = "not exported"
+    face_count: int | None = None
+    detections: Detections | None = None
+    width: int = 0
+    height: int = 0
+    edits: Edits = field(default_factory=Edits)
+    error: str | None = None
+    version: int = 0  # bumped on every edit, so the browser asks for a fresh preview
+    exported_version: int | None = None  # the version this session's export wrote
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def sidecar(self) -> Path:
+        return sidecar_for(self.output)
+
+    def output_is_current(self) -> bool:
+        """The output on disk already reflects the saved edits (it was written after them)."""
+        try:
+            made = self.output.stat().st_mtime
+        except OSError:
+            return False
+        if self.exported_version is not None:
+            return self.exported_version == self.version
+        try:
+            return self.sidecar.stat().st_mtime <= made
+        except OSError:
+            return True
+
+
+class Catalog:
+    """The list of items under review and the work done on them; safe to share between threads."""
+
+    def __init__(
+        self,
+        folder: Path,
+        out: Path,
+        settings: Settings | None = None,
+        detector: Detector | None = None,
+        verifier: Verifier | None = None,
+    ) -> None:
+        self.folder = folder.resolve()
+        self.out = out.resolve()
+        if self.out == self.folder or self.out.is_relative_to(self.folder):
+            raise ValueError(f"{out}: the output folder must be outside the reviewed folder {folder}")
+        self.settings = settings or Settings()
+        self.detector = detector
+        self.verifier = verifier  # None: the real one, when settings.verify
+        self.skipped: list[str] = []  # files left out: not photos (videos are not reviewable yet)
+        listed = _from_manifest(self.folder, self.out, self.skipped)
+        self.items = listed if listed is not None else _walk(self.folder, self.out, self.skipped)
+        for item in self.items:
+            item.edits = _load_edits(item.sidecar)
+        self._detect_lock = threading.Lock()  # two cores: one detection at a time
+        self._pixels: OrderedDict[int, Image] = OrderedDict()
+        self._pixels_lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get(self, item_id: int) -> Item | None:
+        return self.items[item_id] if 0 <= item_id < len(self.items) else None
+
+    def pixels(self, item: Item) -> Image:
+        """The decoded input, orientation applied; kept for the few most recent items only."""
+        with self._pixels_lock:
+            if item.id in self._pixels:
+                self._pixels.move_to_end(item.id)
+                return self._pixels[item.id]
+        pixels = load_image(item.source, self.settings.max_pixels).pixels
+        with self._pixels_lock:
+            self._pixels[item.id] = pixels
+            while len(self._pixels) > PIXEL_CACHE:
+                self._pixels.popitem(last=False)
+        item.height, item.width = pixels.shape[:2]
+        return pixels
+
+    def detections(self, item: Item) -> Detections:
+        """The detector's faces for an item, found on first use (UnseenError if unreadable)."""
+        with item.lock:
+            if item.detections is not None:
+                return item.detections
+            try:
+                pixels = self.pixels(item)
+                with self._detect_lock:
+                    found = find_faces(pixels, self.settings, self.detector)
+            except UnseenError as error:
+                item.error = str(error)
+                raise
+            item.detections = found
+            item.face_count = len(item.edits.apply(found))
+            return found
+
+    def save_edits(self, item: Item, edits: Edits) -> None:
+        """Keep the person's corrections, on disk at once: closing the browser loses nothing."""
+        with item.lock:
+            item.sidecar.parent.mkdir(parents=True, exist_ok=True)
+            edits.save(item.sidecar)
+            item.edits = edits
+            item.version += 1
+            if item.detections is not None:
+                item.face_count = len(edits.apply(item.detections))
+
+    def masks(self, item: Item) -> list[dict[str, Any]]:
+        """Every mask of an item for the editor: detected, added by the person, or removed by them."""
+        found = self.detections(item)
+        edits = item.edits
+        shape = (item.height, item.width)
+        kept = np.ones(len(found), bool)
+        if edits.removed and len(found):
+            removed = np.asarray(edits.removed, np.float32).reshape(-1, 4)
+            kept = iou_matrix(found.boxes, removed).max(axis=1) < REMOVED_IOU
+        out: list[dict[str, Any]] = []
+
+        def add(kind: str, boxes: FloatArray, scores: list[float | None]) -> None:
+            if not len(boxes):
+                return
+            dets = Detections(boxes, np.ones(len(boxes), np.float32))
+            heads = head_boxes(dets, shape, self.settings.grow)
+            for index, (box, head, score) in enumerate(zip(boxes, heads, scores, strict=True)):
+                out.append(
+                    {
+                        "kind": kind,
+                        "index": index,
+                        "box": [round(float(v), 1) for v in box],
+                        "mask_box": [round(float(v), 1) for v in head],
+                        "score": score,
+                    }
+                )
+
+        add("detected", found.boxes[kept], [round(float(s), 3) for s in found.scores[kept]])
+        add("added", np.asarray(edits.added, np.float32).reshape(-1, 4), [None] * len(edits.added))
+        add("removed", np.asarray(edits.removed, np.float32).reshape(-1, 4), [None] * len(edits.removed))
+        return out
+
+    def face_box_for(self, region: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """The face box whose head-region mask covers all of `region` (the inverse of head_boxes).
+
+        An elliptic mask passes through the region's corners, so nothing dragged over stays bare.
+        """
+        x1, y1, x2, y2 = region
+        grow = self.settings.grow / (ELLIPSE_COVER if self.settings.shape is MaskShape.ELLIPSE else 1.0)
+        w = (x2 - x1) / ((1 + 2 * SIDE) * grow)
+        h = (y2 - y1) / ((1 + TOP + BOTTOM) * grow)
+        cx = (x1 + x2) / 2
+        cy = (y1 + y2) / 2 + h * (TOP - BOTTOM) / 2
+        return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+
+def _load_edits(path: Path) -> Edits:
+    try:
+        return Edits.load(path) if path.is_file() else Edits()
+    except (OSError, ValueError, TypeError, AttributeError):
+        return Edits()  # an unreadable sidecar: start over rather than refuse to review
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder)
+    except (OSError, RuntimeError):
+        return False
+
+
+def _walk(folder: Path, out: Path, skipped: list[str]) -> list[Item]:
+    """Every photo in the folder (by content), sorted; outputs mirror its layout inside `out`."""
+    items: list[Item] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(root) / name
+            if name.startswith(".") or ".unseen." in name or not path.is_file() or not _inside(path, folder):
+                continue
+            try:
+                fmt = sniff_format(path)
+            except UnseenError:
+                skipped.append(path.relative_to(folder).as_posix())
+                continue
+            rel = path.relative_to(folder)
+            target = default_output(path, fmt.suffix, out / rel.parent)
+            items.append(Item(id=len(items), source=path, output=target, name=rel.as_posix()))
+    return items
+
+
+def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | None:
+    """The photos `unseen batch` recorded in its manifest in `out`, when there is one; else None.
+
+    Read only. Rows outside the reviewed folder or the output folder are ignored, so a manifest
+    cannot send the server to read or write anywhere else.
+    """
+    from unseen.batch.manifest import MANIFEST_NAME, State
+
+    path = out / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            rows = db.execute(
+                "SELECT rel, state, kind, output, faces, verdict FROM files ORDER BY rel"
+            ).fetchall()
+    except sqlite3.Error:
+        return None
+    items: list[Item] = []
+    for rel_raw, state, kind, output_raw, faces, verdict in rows:
+        rel, output = _text(rel_raw), _text(output_raw)
+        src = folder / rel
+        if kind != "image" or not src.is_file() or not _inside(src, folder):
+            skipped.append(rel)
+            continue
+        dst = out / output if output else default_output(src, src.suffix, out / Path(rel).parent)
+        if not _inside(dst.parent, out):
+            skipped.append(rel)
+            continue
+        item = Item(id=len(items), source=src, output=dst, name=Path(rel).as_posix())
+        item.verdict = (verdict or "written") if state == State.DONE else _STATES.get(state, item.verdict)
+        item.face_count = faces if isinstance(faces, int) else None
+        items.append(item)
+    return items
+
+
+_STATES = {"failed": "failed", "refused": "refused", "pending": "not exported", "running": "not exported"}
+
+
+def _text(value: object) -> str:
+    """A manifest path: stored as bytes (surrogate-escaped UTF-8) so any file name fits."""
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value or "")

@@ -1,0 +1,349 @@
+"""The review server: loopback only, one random token, items by index, strict browser headers.
+
+Every request (page, script, picture, API) must carry the token, as `?token=` or the
+`X-Unseen-Token` header, compared in constant time; anything else gets 403 before any routing.
+The browser never names a file: items are indexes into the server's own list, and the only
+static files are the few named in STATIC. Responses are never cached, carry no CORS headers,
+and the page may load nothing but its own script and style.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import re
+import secrets
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from math import isfinite
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from unseen.detect import Detector
+from unseen.edits import Edits
+from unseen.errors import UnseenError
+from unseen.settings import Settings
+from unseen.types import MaskStyle
+from unseen.web.catalog import Catalog, Item
+from unseen.web.export import Exporter
+from unseen.web.render import Renderer
+
+if TYPE_CHECKING:
+    from unseen.verify import Verifier
+
+HOST = "127.0.0.1"
+TOKEN_HEADER = "X-Unseen-Token"
+STATIC = {
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+}
+PAGE_SIZE, MAX_PAGE_SIZE = 48, 200
+MAX_BODY = 256 * 1024
+MAX_BOXES = 2000
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+ITEM_ROUTE = re.compile(r"/api/items/(\d{1,9})(?:/(thumb|preview|original|edits))?")
+
+
+class ReviewServer(ThreadingHTTPServer):
+    """An HTTP server holding one review: its catalog, pictures, export job and token."""
+
+    daemon_threads = True
+
+    def __init__(self, catalog: Catalog, port: int = 0) -> None:
+        super().__init__((HOST, port), Handler)
+        self.catalog = catalog
+        self.renderer = Renderer(catalog)
+        self.exporter = Exporter(catalog)
+        self.token = secrets.token_urlsafe(32)
+        self.hosts = {f"{HOST}:{self.server_port}", f"localhost:{self.server_port}"}
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.server_port}/?token={self.token}"
+
+
+def serve(
+    folder: Path,
+    out: Path | None = None,
+    settings: Settings | None = None,
+    *,
+    detector: Detector | None = None,
+    verifier: Verifier | None = None,
+    port: int = 0,
+) -> ReviewServer:
+    """A review server for `folder` (outputs in `out`, default FOLDER-unseen), bound, not yet running."""
+    folder = Path(folder)
+    out = Path(out) if out is not None else folder.resolve().with_name(folder.resolve().name + "-unseen")
+    return ReviewServer(Catalog(folder, out, settings, detector, verifier), port)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: ReviewServer
+    server_version = "unseen-review"
+    sys_version = ""
+    protocol_version = "HTTP/1.1"
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: request lines carry the token."""
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        for name, value in HEADERS.items():
+            self.send_header(name, value)
+        if status >= 400:  # a refused request's body may be unread: never parse it as the next request
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            with contextlib.suppress(ConnectionError):  # the page moved on before the picture came
+                self.wfile.write(body)
+
+    def _json(self, data: object, status: int = 200) -> None:
+        self._send(status, json.dumps(data).encode(), "application/json")
+
+    def _fail(self, status: HTTPStatus, message: str | None = None) -> None:
+        self._json({"error": message or status.phrase}, status)
+
+    def _allowed(self, query: dict[str, list[str]]) -> bool:
+        """Our own Host (no DNS rebinding) and the token, from the header or the query."""
+        if self.headers.get("Host", "") not in self.server.hosts:
+            return False
+        given = self.headers.get(TOKEN_HEADER) or (query.get("token") or [""])[0]
+        return hmac.compare_digest(given.encode(), self.server.token.encode())
+
+    def _route(self) -> tuple[str, dict[str, list[str]]] | None:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        if not self._allowed(query):
+            self._fail(HTTPStatus.FORBIDDEN)
+            return None
+        return parts.path, query
+
+    def _item(self, match: re.Match[str]) -> Item | None:
+        item = self.server.catalog.get(int(match.group(1)))
+        if item is None:
+            self._fail(HTTPStatus.NOT_FOUND)
+        return item
+
+    def _unusable(self, item: Item, error: UnseenError) -> None:
+        """An unreadable photo: say why, naming it as the page does (no folder names)."""
+        self._fail(HTTPStatus.UNPROCESSABLE_ENTITY, str(error).replace(str(item.source), item.name))
+
+    def do_PUT(self) -> None:
+        if self._route() is not None:
+            self._fail(HTTPStatus.METHOD_NOT_ALLOWED)
+
+    do_DELETE = do_PATCH = do_OPTIONS = do_PUT
+
+    # -- GET --------------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        routed = self._route()
+        if routed is None:
+            return
+        path, query = routed
+        if path in ("/", "/index.html"):
+            return self._page()
+        if path.startswith("/static/") and path[len("/static/") :] in STATIC:
+            name = path[len("/static/") :]
+            body = resources.files("unseen.web").joinpath("static", name).read_bytes()
+            return self._send(200, body, STATIC[name])
+        if path == "/api/items":
+            return self._json(self._listing(query))
+        if path == "/api/export":
+            return self._json(self.server.exporter.snapshot())
+        match = ITEM_ROUTE.fullmatch(path)
+        if match is None or match.group(2) == "edits":
+            return self._fail(HTTPStatus.NOT_FOUND)
+        item = self._item(match)
+        if item is None:
+            return
+        try:
+            if match.group(2) is None:
+                return self._json(self._detail(item))
+            renderer, kind = self.server.renderer, match.group(2)
+            if kind == "original":
+                body = renderer.original(item, small="small" in query)
+            else:
+                body = renderer.thumbnail(item) if kind == "thumb" else renderer.preview(item)
+            return self._send(200, body, "image/jpeg")
+        except UnseenError as error:
+            return self._unusable(item, error)
+
+    do_HEAD = do_GET
+
+    def _page(self) -> None:
+        html = resources.files("unseen.web").joinpath("static", "index.html").read_text()
+        self._send(200, html.replace("{{TOKEN}}", self.server.token).encode(), "text/html; charset=utf-8")
+
+    def _listing(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        catalog = self.server.catalog
+        size = _int(query, "size", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        pages = max(1, -(-len(catalog) // size))
+        page = _int(query, "page", 0, 0, pages - 1)
+        chosen = catalog.items[page * size : (page + 1) * size]
+        return {
+            "folder": catalog.folder.name,
+            "out": catalog.out.name,
+            "total": len(catalog),
+            "page": page,
+            "pages": pages,
+            "size": size,
+            "pending": len(self.server.exporter.pending()),
+            "skipped": len(catalog.skipped),
+            "items": [_summary(item) for item in chosen],
+        }
+
+    def _detail(self, item: Item) -> dict[str, Any]:
+        masks = self.server.catalog.masks(item)  # runs detection first, which sets the size
+        return {
+            **_summary(item),
+            "width": item.width,
+            "height": item.height,
+            "total": len(self.server.catalog),
+            "mask": item.edits.mask,
+            "default_mask": self.server.catalog.settings.mask.value,
+            "shape": self.server.catalog.settings.shape.value,
+            "styles": [m.value for m in MaskStyle],
+            "added": [list(b) for b in item.edits.added],
+            "removed": [list(b) for b in item.edits.removed],
+            "masks": masks,
+        }
+
+    # -- POST -------------------------------------------------------------------------------------
+
+    def do_POST(self) -> None:
+        routed = self._route()
+        if routed is None:
+            return
+        path, _ = routed
+        if self.headers.get_content_type() != "application/json":
+            return self._fail(HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            return self._fail(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            return self._fail(HTTPStatus.BAD_REQUEST, "not JSON")
+        if not isinstance(body, dict):
+            return self._fail(HTTPStatus.BAD_REQUEST, "expected a JSON object")
+        if path == "/api/export":
+            return self._export(body)
+        match = ITEM_ROUTE.fullmatch(path)
+        if match is None or match.group(2) != "edits":
+            return self._fail(HTTPStatus.NOT_FOUND)
+        item = self._item(match)
+        if item is None:
+            return
+        try:
+            self.server.catalog.detections(item)
+            edits = self._edits(item, body)
+        except UnseenError as error:
+            return self._unusable(item, error)
+        except (TypeError, ValueError) as error:
+            return self._fail(HTTPStatus.BAD_REQUEST, str(error))
+        self.server.catalog.save_edits(item, edits)
+        return self._json(self._detail(item))
+
+    def _edits(self, item: Item, body: dict[str, Any]) -> Edits:
+        """The person's new corrections from the page, checked and clipped to the photo."""
+        size = (item.width, item.height)
+        added = [_box(b, size) for b in _list(body.get("added", []))]
+        removed = [_box(b, size) for b in _list(body.get("removed", []))]
+        if body.get("add_mask") is not None:
+            added.append(_box(self.server.catalog.face_box_for(_box(body["add_mask"], size)), None))
+        mask = body.get("mask")
+        if mask is not None:
+            mask = MaskStyle(mask).value
+        if len(added) > MAX_BOXES or len(removed) > MAX_BOXES:
+            raise ValueError("too many masks")
+        old = item.edits
+        return Edits(
+            added=added,
+            removed=removed,
+            mask=mask,
+            tracks_off=list(old.tracks_off),
+            added_ranges=list(old.added_ranges),
+        )
+
+    def _export(self, body: dict[str, Any]) -> None:
+        catalog, exporter = self.server.catalog, self.server.exporter
+        ids = body.get("ids")
+        if ids is None:
+            items = exporter.pending()
+        elif isinstance(ids, list) and all(isinstance(i, int) and catalog.get(i) for i in ids):
+            items = [catalog.items[i] for i in ids]
+        else:
+            return self._fail(HTTPStatus.BAD_REQUEST, "ids: a list of item numbers")
+        if not exporter.start(items):
+            return self._fail(HTTPStatus.CONFLICT, "an export is already running")
+        return self._json(exporter.snapshot(), HTTPStatus.ACCEPTED)
+
+
+def _summary(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "verdict": item.verdict,
+        "faces": item.face_count,
+        "edited": not item.edits.is_empty(),
+        "current": item.output_is_current(),
+        "version": item.version,
+        "error": item.error.replace(str(item.source), item.name) if item.error else None,
+    }
+
+
+def _int(query: dict[str, list[str]], name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int((query.get(name) or [str(default)])[0])
+    except ValueError:
+        value = default
+    return min(max(value, low), high)
+
+
+def _list(value: object) -> list[Any]:
+    if not isinstance(value, list) or len(value) > MAX_BOXES:
+        raise ValueError("expected a list of boxes")
+    return value
+
+
+def _box(value: object, size: tuple[int, int] | None) -> tuple[float, float, float, float]:
+    """Four finite numbers, ordered, clipped to the photo when its size is given."""
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        raise ValueError("a box is [x1, y1, x2, y2]")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and isfinite(v) for v in value):
+        raise ValueError("a box holds four finite numbers")
+    x1, y1, x2, y2 = (float(v) for v in value)
+    x1, x2 = sorted((x1, x2))
+    y1, y2 = sorted((y1, y2))
+    if size is not None:
+        w, h = size
+        x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
+        y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        raise ValueError("a box must be at least one pixel wide and high")
+    return (round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1))
