@@ -81,3 +81,36 @@ def test_upscaled_pass_finds_small_faces_the_1x_pass_misses(crowd) -> None:
 
     assert found_share(default_detector(Settings()).detect(image)) == 1.0
     assert found_share(CenterFace(threshold=0.2).detect(image)) < 1.0
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap"), [(100, 200, 10), (1000, 300, 50), (4000, 896, 128), (1793, 1792, 256)]
+)
+def test_tiles_cover_the_side_with_overlap(length: int, tile: float, overlap: float) -> None:
+    from unseen.detect.centerface import _starts
+
+    starts = _starts(length, tile, overlap)
+    assert starts[0] == 0 and starts[-1] + tile >= length
+    for a, b in zip(starts, starts[1:], strict=False):
+        assert b - a <= tile - overlap + 1, "neighbouring tiles overlap enough"
+
+
+@pytest.mark.slow
+def test_big_photo_is_tiled_and_finds_faces_anywhere(astronaut) -> None:
+    """A 14-megapixel photo: detection runs in bounded tiles and still finds a face cut by a tile
+    border and a face too big for any tile (found by a coarser pass added for the size)."""
+    import cv2
+
+    from unseen.detect import CenterFace, MultiScale, Pass
+    from unseen.detect.centerface import TILE_SIDE, _starts
+
+    big = np.full((3400, 4000, 3), 120, np.uint8)
+    head = astronaut[45:185, 165:275]
+    border = _starts(4000, TILE_SIDE, 256)[1] + 1  # the second tile starts here: the face straddles it
+    big[1500:1560, border - 20 : border + 27] = cv2.resize(head, (47, 60), interpolation=cv2.INTER_AREA)
+    big[200:2440, 2000:3760] = cv2.resize(head, (1760, 2240), interpolation=cv2.INTER_LINEAR)
+    multi = MultiScale(CenterFace(), passes=(Pass(1.0),))
+    assert [p.scale for p in multi.passes_for(big)] == [1.0, 0.5, 0.25]
+    found = multi.detect(big)
+    faces = np.float32([[border - 20, 1500, border + 27, 1560], [2000, 200, 3760, 2440]])
+    assert (iou_matrix(faces, found.boxes).max(axis=1) > 0.3).all()

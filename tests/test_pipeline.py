@@ -94,3 +94,29 @@ def test_inspect_writes_nothing(photo: Path) -> None:
     report = unseen.inspect_file(photo, detector=FakeDetector([FACE]))
     assert report.face_count == 1 and report.output is None
     assert sorted(p.name for p in photo.parent.iterdir()) == ["photo.jpg"]
+
+
+def test_metadata_left_in_the_output_refuses_it(photo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read-back runs on the finished temp file; if it finds anything, nothing appears."""
+    import unseen.media.image as image_io
+    from unseen.errors import VerificationFailed
+
+    monkeypatch.setattr(image_io, "read_back", lambda path: ["GPS"])
+    with pytest.raises(VerificationFailed, match="GPS"):
+        unseen.anonymize_file(photo, settings=FAST, detector=FakeDetector([FACE]))
+    assert sorted(p.name for p in photo.parent.iterdir()) == ["photo.jpg"]
+
+
+def test_stale_temp_files_of_dead_processes_are_removed(photo: Path) -> None:
+    import os
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    stale = photo.parent / f".unseen-tmp-{child.pid}-abc.jpg"
+    alive = photo.parent / f".unseen-tmp-{os.getppid()}-def.jpg"
+    stale.write_bytes(b"half a file")
+    alive.write_bytes(b"someone else's work in progress")
+    unseen.anonymize_file(photo, settings=FAST, detector=FakeDetector([]))
+    assert not stale.exists()
+    assert alive.exists()

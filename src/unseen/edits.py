@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from unseen.detect.base import iou_matrix
+from unseen.tempfiles import make_temp
 from unseen.types import Detections
 
 Box = tuple[float, float, float, float]
@@ -60,13 +60,13 @@ class Edits:
 
     def save(self, path: Path) -> None:
         """Atomic write, so a crash never leaves half a sidecar."""
-        fd, temp = tempfile.mkstemp(prefix=".unseen-tmp-", suffix=".json", dir=path.parent)
+        fd, temp = make_temp(path.parent, ".json")
         try:
             with os.fdopen(fd, "w") as f:
                 json.dump(asdict(self), f, indent=1)
             os.replace(temp, path)
         finally:
-            Path(temp).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
 
 
 def sidecar_for(output: Path) -> Path:

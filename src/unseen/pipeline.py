@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from unseen.detect import Detector
 from unseen.edits import Edits, sidecar_for
-from unseen.errors import OutputError, UnreadableInput, VerificationFailed
+from unseen.errors import InputTooLarge, OutputError, UnreadableInput, VerificationFailed
 from unseen.models import default_detector
 from unseen.redact import apply_masks, head_boxes
 from unseen.settings import Settings
+from unseen.tempfiles import clean_stale
 from unseen.types import Check, Detections, FaceRecord, Image, MaskStyle, Report, Verdict
 
 if TYPE_CHECKING:
@@ -121,32 +122,45 @@ def anonymize_file(
     loaded = load_image(src, settings.max_pixels)
     target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
     _check_target(src, target)
+    clean_stale(target.parent)
     if edits is None and sidecar_for(target).is_file():
         edits = Edits.load(sidecar_for(target))
-    masked, report = anonymize(
-        loaded.pixels, settings, detector=detector, verifier=verifier, source=src, edits=edits
-    )
+    with _bounded(src):
+        masked, report = anonymize(
+            loaded.pixels, settings, detector=detector, verifier=verifier, source=src, edits=edits
+        )
     report.metadata_removed = list(loaded.metadata)
     if report.verdict == Verdict.REFUSED.value and not settings.force:
         raise VerificationFailed(_refusal(src, report), report)
-    temp = target.with_name(f".unseen-tmp-{uuid.uuid4().hex}{target.suffix}")
-    try:
-        save_image(masked, temp, loaded.format, alpha=loaded.alpha)
-        left = read_back(temp)
+
+    def metadata_read_back(written: Path) -> None:
+        left = read_back(written)
         if report.check is not None:
             report.check.metadata_left = left
         if left:
             raise VerificationFailed(
                 f"{src}: identifying metadata survived in the output: {', '.join(left)}", report
             )
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+
+    save_image(masked, target, loaded.format, alpha=loaded.alpha, check=metadata_read_back)
     if report.verdict == Verdict.REFUSED.value:
         report.verdict = Verdict.UNVERIFIED.value  # written only because of --force
     report.output = str(target)
     report.seconds = round(time.perf_counter() - start, 4)
     return report
+
+
+@contextmanager
+def _bounded(src: Path) -> Iterator[None]:
+    """Out-of-memory inside a model becomes a clear error naming the file, not a traceback."""
+    import cv2
+
+    try:
+        yield
+    except (MemoryError, cv2.error) as exc:
+        raise InputTooLarge(
+            f"{src}: too large to process in this machine's memory ({type(exc).__name__})"
+        ) from exc
 
 
 def _refusal(src: Path, report: Report) -> str:
@@ -195,10 +209,8 @@ def default_output(src: Path, suffix: str, folder: Path | None = None) -> Path:
 
 
 def _check_target(src: Path, dst: Path) -> None:
-    """Refuse to write over the input, or into a folder that does not exist."""
-    if dst.exists() and (dst.resolve() == src.resolve() or dst.samefile(src)):
-        raise OutputError(f"{dst}: is the input file; unseen never overwrites its input")
-    if dst.resolve() == src.resolve():
+    """Refuse to write over the input, into a missing folder, or onto a folder."""
+    if dst.resolve() == src.resolve() or (dst.exists() and dst.samefile(src)):
         raise OutputError(f"{dst}: is the input file; unseen never overwrites its input")
     if not dst.parent.is_dir():
         raise OutputError(f"{dst}: the output folder {dst.parent} does not exist")

@@ -61,7 +61,9 @@ class CenterFace:
                 cv2.setNumThreads(threads)
             self._net = cv2.dnn.readNetFromONNX(str(weights_path()))
         elif backend == "onnxruntime":
-            import onnxruntime as ort
+            from unseen.models import import_onnxruntime
+
+            ort = import_onnxruntime()
 
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads
@@ -77,15 +79,36 @@ class CenterFace:
     def detect(self, image: Image) -> Detections:
         return self.detect_at(image, 1.0)
 
-    def detect_at(self, image: Image, scale: float, threshold: float | None = None) -> Detections:
-        """Detect after resizing by `scale`; boxes come back in the input's pixels."""
+    def detect_at(
+        self, image: Image, scale: float, threshold: float | None = None, overlap: float = 256.0
+    ) -> Detections:
+        """Detect after resizing by `scale`; boxes come back in the input's pixels.
+
+        Past TILE_PIXELS (at the resized scale) the image is cut into overlapping tiles, so memory
+        stays bounded on a 12-megapixel photo upscaled 2x. A face no larger than `overlap`
+        resized pixels lies whole in some tile.
+        """
+        threshold = self.threshold if threshold is None else threshold
+        h, w = image.shape[:2]
+        if w * h * scale * scale <= TILE_PIXELS:
+            return self._detect_whole(image, scale, threshold)
+        tile = TILE_SIDE / scale
+        margin = min(overlap / scale, tile / 2)
+        parts = []
+        for y0 in _starts(h, tile, margin):
+            for x0 in _starts(w, tile, margin):
+                crop = image[y0 : y0 + int(tile), x0 : x0 + int(tile)]
+                parts.append(self._detect_whole(crop, scale, threshold).shifted(x0, y0))
+        return nms(Detections.merge(parts), 0.3)
+
+    def _detect_whole(self, image: Image, scale: float, threshold: float) -> Detections:
         h, w = image.shape[:2]
         nw = max(32, int(np.ceil(w * scale / 32) * 32))
         nh = max(32, int(np.ceil(h * scale / 32) * 32))
         interp = cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA
         resized = cv2.resize(image, (nw, nh), interpolation=interp)
         heat, size, offset = self._run(resized)
-        found = _decode(heat, size, offset, self.threshold if threshold is None else threshold)
+        found = _decode(heat, size, offset, threshold)
         found.boxes[:, [0, 2]] /= nw / w
         found.boxes[:, [1, 3]] /= nh / h
         found.boxes[:, [0, 2]] = found.boxes[:, [0, 2]].clip(0, w)
@@ -108,6 +131,19 @@ class CenterFace:
 
 
 OUTPUTS = ["537", "538", "539", "540"]  # heatmap, box size, centre offset, landmarks
+# The network takes ~250 MB a megapixel (OpenCV DNN and onnxruntime alike, measured here):
+# one run at most this many pixels keeps a whole detection under ~1 GB.
+TILE_PIXELS = 3_200_000
+TILE_SIDE = 1792
+
+
+def _starts(length: int, tile: float, overlap: float) -> list[int]:
+    """Tile origins along one side: as few tiles as cover `length` overlapping by `overlap`."""
+    if length <= tile:
+        return [0]
+    count = int(np.ceil((length - overlap) / (tile - overlap)))
+    step = (length - tile) / max(1, count - 1)
+    return [int(round(i * step)) for i in range(count)]
 
 
 def _decode(heat: np.ndarray, size: np.ndarray, offset: np.ndarray, threshold: float) -> Detections:

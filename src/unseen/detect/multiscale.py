@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from unseen.detect.base import nms
-from unseen.detect.centerface import CenterFace
+from unseen.detect.centerface import TILE_PIXELS, CenterFace
 from unseen.types import Detections, Image
 
 
@@ -26,10 +26,11 @@ class Pass:
     max_px: float = float("inf")
 
 
+LARGE_FACE_PX = 60.0
 DEFAULT_PASSES = (
     Pass(1.0),
     Pass(2.0, threshold=0.5, max_px=30.0),  # small faces: upscaled, and more lenient
-    Pass(0.5, min_px=60.0),  # faces that fill the frame
+    Pass(0.5, min_px=LARGE_FACE_PX),  # faces that fill the frame
 )
 
 
@@ -46,10 +47,23 @@ class MultiScale:
         self.passes = tuple(passes)
         self.threshold = threshold
 
+    def passes_for(self, image: Image) -> list[Pass]:
+        """The passes, plus coarser ones until the whole image fits one network run: on a big
+        photo the finer passes are tiled, and a face larger than a tile's overlap is found whole
+        only at a scale where it fits."""
+        passes = list(self.passes)
+        h, w = image.shape[:2]
+        scale = min(p.scale for p in passes)
+        while w * h * scale * scale > TILE_PIXELS:
+            scale /= 2
+            passes.append(Pass(scale, min_px=LARGE_FACE_PX))
+        return passes
+
     def detect(self, image: Image) -> Detections:
         parts = []
-        for p in self.passes:
-            found = self.detector.detect_at(image, p.scale, self.threshold * p.threshold)
+        for p in self.passes_for(image):
+            overlap = p.max_px * p.scale * 1.5 + 16 if p.max_px < float("inf") else 256.0
+            found = self.detector.detect_at(image, p.scale, self.threshold * p.threshold, overlap)
             heights = found.heights
             found = found[(heights >= p.min_px) & (heights <= p.max_px)]
             parts.append(found.with_source(f"centerface@{p.scale:g}"))

@@ -11,9 +11,9 @@ import enum
 import io
 import os
 import stat
-import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import pillow_heif
 from PIL import Image, ImageCms
 
 from unseen.errors import InputTooLarge, OutputError, UnreadableInput, UnseenError, UnsupportedInput
+from unseen.tempfiles import make_temp
 
 pillow_heif.register_heif_opener()
 
@@ -292,28 +293,34 @@ def save_image(
     format: ImageFormat,
     alpha: npt.NDArray[np.uint8] | None = None,
     quality: int = 92,
+    check: Callable[[Path], None] | None = None,
 ) -> None:
-    """Write the pixels alone to dst, atomically: a complete file appears there or nothing does."""
+    """Write the pixels alone to dst, atomically: a complete file appears there or nothing does.
+
+    `check` runs on the finished temp file before it is renamed into place; if it raises, nothing
+    appears at dst (the pipeline reads the metadata back there).
+    """
     dst = Path(dst)
     fmt = ImageFormat(format)
     img = _fresh_image(pixels, alpha, fmt, dst)
     options = _encoder_options(fmt, quality, has_alpha=alpha is not None)
     folder = dst.parent
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".unseen-tmp-", suffix=fmt.suffix, dir=folder)
+        fd, tmp = make_temp(folder, fmt.suffix)
     except OSError as e:
         raise OutputError(f"{dst}: cannot write in {folder} ({_why(e)})") from e
-    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
             img.save(f, format=_PIL_NAME[fmt], **options)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
+        if check is not None:
+            check(tmp)
         os.replace(tmp, dst)
     except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if isinstance(e, Exception):
+        if isinstance(e, Exception) and not isinstance(e, UnseenError):
             raise OutputError(f"{dst}: writing the {fmt.value} file failed ({_why(e)})") from e
         raise
     _fsync_folder(folder)
