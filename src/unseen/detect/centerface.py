@@ -90,7 +90,7 @@ class CenterFace:
         """
         threshold = self.threshold if threshold is None else threshold
         h, w = image.shape[:2]
-        if w * h * scale * scale <= TILE_PIXELS:
+        if _network_pixels(w, h, scale) <= TILE_PIXELS:
             return self._detect_whole(image, scale, threshold)
         tile = TILE_SIDE / scale
         margin = min(overlap / scale, tile / 2)
@@ -135,6 +135,13 @@ OUTPUTS = ["537", "538", "539", "540"]  # heatmap, box size, centre offset, land
 # one run at most this many pixels keeps a whole detection under ~1 GB.
 TILE_PIXELS = 3_200_000
 TILE_SIDE = 1792
+
+
+def _network_pixels(w: int, h: int, scale: float) -> int:
+    """Pixels the network sees for a w x h image at `scale`, padding included (a thin strip
+    is padded to a 128-px band, which can cost more than its own pixels)."""
+    side = [max(32, int(np.ceil(n * scale / 32) * 32)) for n in (w, h)]
+    return int(np.prod([-(-n // CenterFace.PAD) * CenterFace.PAD for n in side]))
 
 
 def _starts(length: int, tile: float, overlap: float) -> list[int]:
