@@ -30,7 +30,7 @@ def find_faces(
     return (detector or default_detector(settings)).detect(image)
 
 
-def face_records(detections: Detections, shape: tuple[int, ...], grow: float) -> list[FaceRecord]:
+def face_records(detections: Detections, shape: tuple[int, ...], grow: float = 1.0) -> list[FaceRecord]:
     """Positions of masked faces for the report: face box and the head region masked."""
     heads = head_boxes(detections, shape, grow).round().astype(int)
     return [
@@ -75,13 +75,14 @@ def anonymize(
         verdict = Verdict.VERIFIED if passed else Verdict.REFUSED
     else:
         masked = apply_masks(image, detections, settings.mask, settings.shape, settings.grow)
+        detections = detections.with_grow(detections.grow * settings.grow)
         verdict = Verdict.UNVERIFIED
     report = Report(
         source=str(source) if source else None,
         output=None,
         width=int(image.shape[1]),
         height=int(image.shape[0]),
-        faces=face_records(detections, image.shape, settings.grow),
+        faces=face_records(detections, image.shape),
         mask=settings.mask.value,
         verdict=verdict.value,
         check=check,

@@ -18,26 +18,33 @@ class Detections:
     """Faces found in one image: one array per field.
 
     boxes are (n, 4) float32 pixel corners x1, y1, x2, y2; scores (n,) in [0, 1];
-    sources (n,) names which detector or pass found each face.
+    sources (n,) names which detector or pass found each face; grow (n,) scales each face's
+    mask beyond the head region (verification raises it for a face that still leaks).
     """
 
     boxes: FloatArray
     scores: FloatArray
     sources: npt.NDArray[np.str_] = field(default_factory=lambda: np.empty(0, dtype="<U16"))
+    grow: FloatArray = field(default_factory=lambda: np.empty(0, dtype=np.float32))
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
         scores = np.asarray(self.scores, dtype=np.float32).reshape(-1)
         sources = np.asarray(self.sources, dtype="<U16").reshape(-1)
+        grow = np.asarray(self.grow, dtype=np.float32).reshape(-1)
         if len(sources) == 0 and len(boxes):
             sources = np.full(len(boxes), "", dtype="<U16")
-        if not (len(boxes) == len(scores) == len(sources)):
+        if len(grow) == 0 and len(boxes):
+            grow = np.ones(len(boxes), np.float32)
+        if not (len(boxes) == len(scores) == len(sources) == len(grow)):
             raise ValueError(
-                f"Detections fields differ in length: {len(boxes)}, {len(scores)}, {len(sources)}"
+                "Detections fields differ in length: "
+                f"{len(boxes)}, {len(scores)}, {len(sources)}, {len(grow)}"
             )
         object.__setattr__(self, "boxes", boxes)
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "sources", sources)
+        object.__setattr__(self, "grow", grow)
 
     @classmethod
     def empty(cls) -> Detections:
@@ -47,7 +54,7 @@ class Detections:
         return len(self.boxes)
 
     def __getitem__(self, index: Any) -> Detections:
-        return Detections(self.boxes[index], self.scores[index], self.sources[index])
+        return Detections(self.boxes[index], self.scores[index], self.sources[index], self.grow[index])
 
     @property
     def widths(self) -> FloatArray:
@@ -58,13 +65,16 @@ class Detections:
         return self.boxes[:, 3] - self.boxes[:, 1]
 
     def scaled(self, factor: float) -> Detections:
-        return Detections(self.boxes * factor, self.scores, self.sources)
+        return Detections(self.boxes * factor, self.scores, self.sources, self.grow)
 
     def shifted(self, dx: float, dy: float) -> Detections:
-        return Detections(self.boxes + np.float32([dx, dy, dx, dy]), self.scores, self.sources)
+        return Detections(self.boxes + np.float32([dx, dy, dx, dy]), self.scores, self.sources, self.grow)
 
     def with_source(self, source: str) -> Detections:
-        return Detections(self.boxes, self.scores, np.full(len(self), source, dtype="<U16"))
+        return Detections(self.boxes, self.scores, np.full(len(self), source, dtype="<U16"), self.grow)
+
+    def with_grow(self, grow: npt.ArrayLike) -> Detections:
+        return Detections(self.boxes, self.scores, self.sources, np.broadcast_to(grow, len(self)))
 
     @staticmethod
     def merge(parts: list[Detections]) -> Detections:
@@ -75,6 +85,7 @@ class Detections:
             np.concatenate([p.boxes for p in parts]),
             np.concatenate([p.scores for p in parts]),
             np.concatenate([p.sources for p in parts]),
+            np.concatenate([p.grow for p in parts]),
         )
 
 

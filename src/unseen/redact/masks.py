@@ -29,6 +29,7 @@ def head_boxes(
     image edge and leave part of a face cut by the frame bare.
     """
     b = detections.boxes
+    grow = grow * detections.grow
     w = np.maximum(b[:, 2] - b[:, 0], 1.0)
     h = np.maximum(b[:, 3] - b[:, 1], 1.0)
     cx = (b[:, 0] + b[:, 2]) / 2

