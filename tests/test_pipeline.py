@@ -113,10 +113,13 @@ def test_stale_temp_files_of_dead_processes_are_removed(photo: Path) -> None:
 
     child = subprocess.Popen(["true"])
     child.wait()
-    stale = photo.parent / f".unseen-tmp-{child.pid}-abc.jpg"
-    alive = photo.parent / f".unseen-tmp-{os.getppid()}-def.jpg"
-    stale.write_bytes(b"half a file")
-    alive.write_bytes(b"someone else's work in progress")
+    from unseen.tempfiles import HOST
+
+    stale = photo.parent / f".unseen-tmp-{HOST}-{child.pid}-abc.jpg"
+    alive = photo.parent / f".unseen-tmp-{HOST}-{os.getppid()}-def.jpg"
+    elsewhere = photo.parent / f".unseen-tmp-0badc0de-{child.pid}-ghi.jpg"  # another node's
+    for path in (stale, alive, elsewhere):
+        path.write_bytes(b"work in progress")
     unseen.anonymize_file(photo, settings=FAST, detector=FakeDetector([]))
     assert not stale.exists()
-    assert alive.exists()
+    assert alive.exists() and elsewhere.exists()

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from unseen import __version__
+from unseen.cli_options import NO_VERIFY_WARNING, add_settings_arguments, settings_from
 from unseen.errors import InputError, OutputError, UnseenError, VerificationFailed
-from unseen.settings import AudioPolicy, Settings
-from unseen.types import MaskShape, MaskStyle, Report
+from unseen.settings import Settings
+from unseen.types import Report
 
 EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_REFUSED = 0, 1, 2, 3
 
@@ -29,47 +30,8 @@ def _anonymize_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="photos or videos")
     p.add_argument("-o", "--output", type=Path, help="output file (one input) or folder (created if needed)")
-    p.add_argument(
-        "--mask",
-        type=MaskStyle,
-        choices=list(MaskStyle),
-        default=MaskStyle.SOLID,
-        metavar="{" + ",".join(m.value for m in MaskStyle) + "}",
-        help="solid (default) and noise carry nothing of the face; blur and pixelate are verified",
-    )
-    p.add_argument(
-        "--shape",
-        type=MaskShape,
-        choices=list(MaskShape),
-        default=MaskShape.ELLIPSE,
-        metavar="{" + ",".join(m.value for m in MaskShape) + "}",
-    )
-    p.add_argument("--grow", type=float, default=1.0, help="scale the masked head region (default 1.0)")
-    p.add_argument(
-        "--threshold",
-        type=float,
-        default=0.2,
-        help="detector score above which a face is masked (default 0.2; lower masks more)",
-    )
-    p.add_argument(
-        "--audio",
-        type=AudioPolicy,
-        choices=list(AudioPolicy),
-        default=AudioPolicy.KEEP,
-        metavar="{keep,drop}",
-        help="video: keep the audio untouched (default) or drop it",
-    )
+    add_settings_arguments(p)
     p.add_argument("--report", type=Path, help="write the reports as JSON to this file")
-    p.add_argument(
-        "--no-verify",
-        action="store_true",
-        help="skip attacking the output with a second detector and a recognizer (faster, unproved)",
-    )
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="write outputs that fail verification, marked unverified in the report",
-    )
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     p.add_argument("--version", action="version", version=f"unseen {__version__}")
     return p
@@ -136,19 +98,9 @@ def _run_anonymize(argv: list[str]) -> int:
     args = _anonymize_parser().parse_args(argv)
     from unseen.pipeline import anonymize_file
 
-    settings = Settings(
-        mask=args.mask,
-        shape=args.shape,
-        grow=args.grow,
-        threshold=args.threshold,
-        verify=not args.no_verify,
-        force=args.force,
-        audio=args.audio,
-    )
+    settings = settings_from(args)
     if args.no_verify and not args.quiet:
-        _error(
-            "warning: --no-verify: outputs are NOT checked for faces a detector or recognizer can still find"
-        )
+        _error(NO_VERIFY_WARNING)
     try:
         targets = _outputs(args.files, args.output)
     except OSError as exc:

@@ -1,21 +1,25 @@
 """Temporary files live only in the output folder, carry the writer's pid, and are cleaned up.
 
 A process killed with SIGKILL cannot remove its temp file; the next run in that folder removes
-every `.unseen-tmp-<pid>-*` whose process is gone (a live pid's file is left to its owner).
+every `.unseen-tmp-<host>-<pid>-*` of this machine whose process is gone. Files of a live pid,
+or of another machine sharing the folder (a Ray cluster), are left to their owner.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 PREFIX = ".unseen-tmp-"
+# os.uname, not socket.gethostname: no code path touches the socket module
+HOST = hashlib.sha256(os.uname().nodename.encode()).hexdigest()[:8]
 
 
 def make_temp(folder: Path, suffix: str) -> tuple[int, Path]:
     """An open descriptor and the path of a new temp file in `folder`, named for this process."""
-    fd, name = tempfile.mkstemp(prefix=f"{PREFIX}{os.getpid()}-", suffix=suffix, dir=folder)
+    fd, name = tempfile.mkstemp(prefix=f"{PREFIX}{HOST}-{os.getpid()}-", suffix=suffix, dir=folder)
     return fd, Path(name)
 
 
@@ -46,8 +50,11 @@ def clean_stale(folder: Path) -> int:
     for path in entries:
         if not path.name.startswith(PREFIX):
             continue
-        pid_text = path.name[len(PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and (int(pid_text) == os.getpid() or _alive(int(pid_text))):
+        host, _, rest = path.name[len(PREFIX) :].partition("-")
+        pid_text = rest.split("-", 1)[0]
+        if host != HOST or not pid_text.isdigit():
+            continue  # another machine's, or not ours to judge
+        if int(pid_text) == os.getpid() or _alive(int(pid_text)):
             continue
         try:
             path.unlink()

@@ -9,8 +9,7 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from unseen.settings import Settings
-from unseen.types import MaskShape, MaskStyle
+from unseen.cli_options import add_settings_arguments, settings_from
 
 EXIT_OK, EXIT_USAGE = 0, 1
 
@@ -30,24 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="output folder: a batch's, or where to write (default: FOLDER-unseen)",
     )
-    p.add_argument(
-        "--mask",
-        type=MaskStyle,
-        choices=list(MaskStyle),
-        default=MaskStyle.SOLID,
-        metavar="{" + ",".join(m.value for m in MaskStyle) + "}",
-        help="mask style unless changed per photo (default solid)",
-    )
-    p.add_argument(
-        "--shape",
-        type=MaskShape,
-        choices=list(MaskShape),
-        default=MaskShape.ELLIPSE,
-        metavar="{" + ",".join(m.value for m in MaskShape) + "}",
-    )
-    p.add_argument("--grow", type=float, default=1.0, help="scale the masked head region (default 1.0)")
-    p.add_argument("--threshold", type=float, default=0.2, help="detector score above which a face is masked")
-    p.add_argument("--no-verify", action="store_true", help="export without verification (faster, unproved)")
+    add_settings_arguments(p, video=False, force=False)
     p.add_argument("--no-browser", action="store_true", help="print the link only; open it yourself")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     return p
@@ -64,9 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     from unseen.web.server import serve
 
-    settings = Settings(
-        mask=args.mask, shape=args.shape, grow=args.grow, threshold=args.threshold, verify=not args.no_verify
-    )
+    settings = settings_from(args)
     try:
         server = serve(args.folder, args.output, settings, port=args.port)
     except (ValueError, OSError) as error:

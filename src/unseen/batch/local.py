@@ -1,0 +1,85 @@
+"""The batch on this machine: a pool of worker processes, each loading the models once.
+
+A worker that dies (out of memory, killed) breaks the pool; the files it had in hand are given to
+a new pool, up to MAX_ATTEMPTS times each, then reported as failed. Workers keep OpenCV to one
+thread each when there are several, so N workers use N cores instead of fighting over them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+from unseen.batch.work import Outcome, Task, init_worker, process, process_in_worker
+from unseen.detect import Detector
+
+MAX_ATTEMPTS = 3  # a file that kills its worker this often is reported, not retried forever
+
+Started = Callable[[Task], None]
+Finished = Callable[[Outcome], bool]  # False: stop giving out new files (the output folder is broken)
+
+
+def run_local(
+    tasks: list[Task],
+    workers: int,
+    started: Started,
+    finished: Finished,
+    detector: Detector | None = None,
+    threads: int = 1,
+) -> None:
+    """Run every task, calling started() before and finished() after each one, in the driver."""
+    if workers <= 1:  # in this process: OpenCV and ONNX Runtime may use every core
+        for task in tasks:
+            started(task)
+            if not finished(process(task, detector)):
+                return
+        return
+    queue = list(reversed(tasks))
+    attempts: dict[str, int] = {}
+    stopping = False
+    while queue and not stopping:
+        broken: list[Task] = []
+        # spawn, not fork: the driver may hold threads (hashing) and OpenCV/ONNX state
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, context, initializer=init_worker, initargs=(detector, threads)
+        ) as pool:
+            running: dict[Future[Outcome], Task] = {}
+            try:
+                while (queue and not stopping) or running:
+                    while queue and not (stopping or broken) and len(running) < workers + 1:
+                        task = queue.pop()
+                        attempts[task.rel] = attempts.get(task.rel, 0) + 1
+                        started(task)
+                        try:
+                            running[pool.submit(process_in_worker, task)] = task
+                        except BrokenProcessPool:
+                            broken.append(task)
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        task = running.pop(future)
+                        try:
+                            outcome = future.result()
+                        except BrokenProcessPool:
+                            broken.append(task)
+                            continue
+                        stopping = not finished(outcome) or stopping
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        for task in broken:
+            if attempts[task.rel] >= MAX_ATTEMPTS:
+                finished(Outcome(task.rel, "failed", error=_died(task)))
+            else:
+                queue.append(task)
+
+
+def _died(task: Task) -> str:
+    return (
+        f"{task.src}: the worker process died while working on it, {MAX_ATTEMPTS} times "
+        "(out of memory? try fewer --workers)"
+    )

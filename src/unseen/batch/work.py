@@ -1,0 +1,148 @@
+"""One file of a batch, as a worker does it: the same function in a local process and on Ray.
+
+Only paths and settings travel to a worker, and only a small Outcome (no pixels) comes back.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from unseen.detect import Detector
+from unseen.errors import InputError, OutputError, VerificationFailed
+from unseen.settings import Settings
+from unseen.types import Report
+
+# An output folder that fails like this fails for every file: the batch stops instead of trying each.
+FATAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+@dataclass(frozen=True)
+class Task:
+    rel: str
+    src: str
+    dst: str
+    settings: Settings
+
+
+@dataclass
+class Outcome:
+    """What became of one Task; `fatal` means the output folder itself cannot take files."""
+
+    rel: str
+    state: str  # a manifest State value
+    output: str | None = None
+    faces: int | None = None
+    verdict: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    report: dict[str, Any] | None = None
+    fatal: bool = False
+    worker: str = ""
+
+
+_worker_detector: Detector | None = None
+
+
+def init_worker(detector: Detector | None, threads: int) -> None:
+    """Per worker process: the injected detector, and OpenCV kept to `threads` threads."""
+    global _worker_detector
+    _worker_detector = detector
+    _die_with_parent()
+    limit_threads(threads)
+
+
+def limit_threads(threads: int) -> None:
+    if threads > 0:
+        import cv2
+
+        cv2.setNumThreads(threads)
+
+
+def process_in_worker(task: Task) -> Outcome:
+    return process(task, _worker_detector)
+
+
+def process(task: Task, detector: Detector | None = None) -> Outcome:
+    """anonymize_file() on one Task; every failure becomes an Outcome, never an exception."""
+    from unseen.pipeline import anonymize_file
+
+    start = time.perf_counter()
+    worker = f"{os.uname().nodename}:{os.getpid()}"
+    dst = Path(task.dst)
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as cannot:
+        return Outcome(
+            task.rel,
+            "failed",
+            error=f"{dst.parent}: cannot create this folder ({cannot.strerror})",
+            fatal=cannot.errno in FATAL_ERRNOS,
+            worker=worker,
+        )
+    try:
+        report = anonymize_file(task.src, dst, task.settings, detector=detector)
+    except VerificationFailed as refused:
+        report_dict = refused.report.to_dict() if isinstance(refused.report, Report) else None
+        return Outcome(
+            task.rel,
+            "refused",
+            error=str(refused),
+            report=report_dict,
+            faces=len(report_dict["faces"]) if report_dict else None,
+            verdict="refused",
+            seconds=time.perf_counter() - start,
+            worker=worker,
+        )
+    except InputError as unusable:
+        return Outcome(
+            task.rel, "failed", error=str(unusable), seconds=time.perf_counter() - start, worker=worker
+        )
+    except OutputError as cannot:
+        cause = cannot.__cause__
+        fatal = isinstance(cause, OSError) and cause.errno in FATAL_ERRNOS
+        return Outcome(
+            task.rel,
+            "failed",
+            error=str(cannot),
+            fatal=fatal,
+            seconds=time.perf_counter() - start,
+            worker=worker,
+        )
+    except Exception as bug:  # one odd file must not end an archive's run
+        where = traceback.extract_tb(bug.__traceback__)[-1]
+        return Outcome(
+            task.rel,
+            "failed",
+            worker=worker,
+            seconds=time.perf_counter() - start,
+            error=f"{task.src}: internal error {type(bug).__name__}: {bug} "
+            f"(at {Path(where.filename).name}:{where.lineno})",
+        )
+    return Outcome(
+        task.rel,
+        "done",
+        output=task.dst,
+        faces=report.face_count,
+        verdict=report.verdict,
+        seconds=time.perf_counter() - start,
+        report=report.to_dict(),
+        worker=worker,
+    )
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker ends when the batch that started it is killed, so none writes on alone."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass

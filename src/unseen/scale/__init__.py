@@ -1,0 +1,1 @@
+"""Running a batch elsewhere than on this machine's cores: optional engines behind extras."""

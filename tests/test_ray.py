@@ -1,0 +1,141 @@
+"""unseen batch on a real two-node Ray cluster on loopback: the same job, a worker killed mid-way."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Before Ray is imported: the driver stays on 127.0.0.1 (see tests/ray_local.py)
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+from ray_local import LocalCluster  # noqa: E402
+from test_batch import FAST, outputs, photo, rows  # noqa: E402
+from unseen.batch import run_batch  # noqa: E402
+from unseen.batch.manifest import State  # noqa: E402
+from unseen.errors import MissingExtra  # noqa: E402
+from unseen.types import Detections  # noqa: E402
+
+
+class SlowDetector:
+    """No faces, after a pause: keeps Ray's workers busy long enough to kill one."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def detect(self, image: np.ndarray) -> Detections:
+        time.sleep(self.seconds)
+        return Detections.empty()
+
+
+def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from unseen.scale.ray import run_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingExtra, match=r"unseen\[ray\]"):
+        run_ray([], "auto", lambda task: None, lambda outcome: True)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    ray = pytest.importorskip("ray")
+    # the detector class lives in this test module, which Ray's workers cannot import
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    started = LocalCluster(nodes=2, cpus=1).start()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def _listening_addresses(pids: set[int]) -> set[str]:
+    """Local addresses of TCP sockets in LISTEN state held by these processes."""
+    inodes: set[str] = set()
+    for pid in pids:
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.add(fields[1].rsplit(":", 1)[0])
+    return found
+
+
+@pytest.mark.slow
+def test_batch_on_a_two_node_cluster_survives_a_killed_worker(tmp_path: Path, cluster: LocalCluster) -> None:
+    loopback = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
+    listening = _listening_addresses(cluster.pids())
+    assert listening and listening <= loopback, f"Ray listens beyond 127.0.0.1: {listening}"
+    src, out = tmp_path / "in", tmp_path / "out"
+    for i in range(12):
+        photo(src / f"d{i % 2}" / f"p{i:02d}.jpg", i)
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)
+    killed: list[int] = []
+
+    def kill_one_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            busy = cluster.worker_pids("_run_task")
+            if busy:
+                time.sleep(0.3)  # in the middle of a file
+                os.kill(busy[0], signal.SIGKILL)
+                killed.append(busy[0])
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_one_worker)
+    killer.start()
+    result = run_batch(src, out, FAST, ray_address=cluster.address, detector=SlowDetector(0.4))
+    killer.join()
+
+    assert killed, "no worker was seen running a task"
+    assert result.count(State.DONE) == 12 and result.count(State.FAILED) == 1
+    assert result.exit_code == 2
+    assert outputs(out) == sorted(f"d{i % 2}/p{i:02d}.unseen.jpg" for i in range(12))
+    assert not list(out.rglob(".unseen-tmp-*"))
+    manifest = rows(out)
+    assert all(manifest[rel]["attempts"] == 1 for rel in manifest if rel != "broken.jpg")
+    nodes = {manifest[rel]["worker"].split(":")[0] for rel in manifest if manifest[rel]["worker"]}
+    assert len(nodes) == 2, "both nodes should have taken files"
+    assert all(
+        int(manifest[rel]["worker"].split(":")[1]) not in killed
+        for rel in manifest
+        if manifest[rel]["worker"]
+    )
+
+    again = run_batch(src, out, FAST, resume=True, ray_address=cluster.address, detector=SlowDetector(0.4))
+    assert again.unchanged == 12 and again.ran == 1  # only the broken file is tried again
+
+
+@pytest.mark.slow
+def test_a_file_that_kills_every_ray_worker_is_reported_failed(tmp_path: Path, cluster: LocalCluster) -> None:
+    import ray
+
+    import test_batch
+
+    ray.cloudpickle.register_pickle_by_value(test_batch)
+    src, out = tmp_path / "in", tmp_path / "out"
+    photo(src / "fine.jpg", 1)
+    photo(src / "deadly.jpg", 2, size=(131, 90))
+    detector = test_batch.DyingDetector(tmp_path / "marker", always=True)
+
+    result = run_batch(src, out, FAST, ray_address=cluster.address, detector=detector)
+
+    deadly = next(r for r in result.rows if r.rel == "deadly.jpg")
+    assert deadly.state == State.FAILED and "lost on the Ray cluster after 4 attempts" in (deadly.error or "")
+    assert outputs(out) == ["fine.unseen.jpg"] and result.exit_code == 2
