@@ -178,8 +178,12 @@
 
   async function change(next, remember = true) {
     const before = current();
+    const id = state.item.id;
     try {
-      show(await api(`/api/items/${state.item.id}/edits`, next));
+      const saved = await api(`/api/items/${id}/edits`, next);
+      // the person may have moved on while it saved: never redraw an item they left
+      if (!state.item || state.item.id !== id) return;
+      show(saved);
       if (remember) state.undo.push(before);
       $("undo").disabled = state.undo.length === 0;
       say("saved");
