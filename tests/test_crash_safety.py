@@ -170,12 +170,7 @@ def test_kill_at_the_rename_leaves_no_output_and_no_bare_face(
     "kind",
     [
         "photo",
-        pytest.param(
-            "video",
-            marks=pytest.mark.xfail(
-                strict=True, reason="anonymize_video names temp files without the pid: a rerun keeps them"
-            ),
-        ),
+        "video",
     ],
 )
 def test_rerun_after_a_kill_leaves_no_temporary_file(

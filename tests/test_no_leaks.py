@@ -127,11 +127,6 @@ def test_planted_value_appears_nowhere(
     assert found == [], f"{place} marker found in {found}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="video tag NAMES are reported verbatim: video_streams.dropped() names an unknown key "
-    "'tag <key>' in report.metadata_removed, stdout and the --report JSON",
-)
 def test_planted_tag_name_appears_nowhere(collected: tuple[dict[str, str], dict[str, bytes]]) -> None:
     markers, seen = collected
     needle = markers["tagkey"].lower().encode()

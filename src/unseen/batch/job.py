@@ -24,9 +24,10 @@ from unseen.detect import Detector
 from unseen.edits import sidecar_for
 from unseen.errors import OutputError
 from unseen.settings import Settings
+from unseen.tempfiles import PREFIX
 
 LOCK_NAME = ".unseen-batch.lock"
-TMP_PREFIX = ".unseen-tmp-"
+TMP_PREFIX = PREFIX
 
 
 @dataclass

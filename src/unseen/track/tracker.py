@@ -1,0 +1,160 @@
+"""Tie face detections on sampled frames into tracks, and say where every face is on every frame.
+
+Detection runs on some frames only (every k-th) and misses faces now and then; the tracker turns
+those sparse, flickering detections into a box on every frame a face may be on:
+- between two detections of a track: linear interpolation, grown by half the displacement;
+- after a track's last detection: held (moved along its velocity) for `hold` frames;
+- before its first detection: back-filled for `backfill` frames, so a face is masked from the
+  first frame it appears in, not from the first frame the detector happened to see it.
+Every uncertain box is grown with the motion and the gap: when unsure, mask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from unseen.detect.base import iou_matrix
+from unseen.types import Detections, FaceRecord, FloatArray
+
+GROW_PER_FRAME = 0.04  # share of the face size a box grows per frame it is guessed, not seen
+UNKNOWN_SPEED = 0.2  # the same, for a face seen once (no velocity yet): it may be moving fast
+MAX_GROW = 1.5  # never grow a guessed box by more than this many face sizes on each side
+
+
+@dataclass
+class Track:
+    """One face over time: its detected boxes by frame index."""
+
+    id: int
+    keys: dict[int, FloatArray] = field(default_factory=dict)
+    score: float = 0.0
+    source: str = ""
+
+    @property
+    def first(self) -> int:
+        return min(self.keys)
+
+    @property
+    def last(self) -> int:
+        return max(self.keys)
+
+    def velocity(self, at_end: bool) -> FloatArray | None:
+        """Box motion per frame between the two detections at the start (or end) of the track."""
+        frames = sorted(self.keys)
+        if len(frames) < 2:
+            return None
+        a, b = (frames[-2], frames[-1]) if at_end else (frames[0], frames[1])
+        return ((self.keys[b] - self.keys[a]) / (b - a)).astype(np.float32)
+
+
+def _grown(box: FloatArray, margin: FloatArray | float) -> FloatArray:
+    """`box` with each side moved out by `margin` pixels (one value, or one per side)."""
+    m = np.broadcast_to(np.asarray(margin, np.float32), (4,))
+    return (box + np.asarray([-1, -1, 1, 1], np.float32) * m).astype(np.float32)
+
+
+def _guess(box: FloatArray, velocity: FloatArray | None, frames: int) -> FloatArray:
+    """Where a box seen `frames` frames away probably is (negative frames: earlier), grown for doubt."""
+    size = max(float(box[2] - box[0]), float(box[3] - box[1]), 1.0)
+    if velocity is None:
+        velocity, rate = np.zeros(4, np.float32), UNKNOWN_SPEED
+    else:
+        rate = GROW_PER_FRAME + 0.5 * float(np.abs(velocity).max()) / size
+    moved = box + velocity * frames
+    doubt = min(MAX_GROW, rate * abs(frames)) * size
+    # the box also covers where it was seen: a guess is never worse than holding still
+    union = np.concatenate([np.minimum(moved[:2], box[:2]), np.maximum(moved[2:], box[2:])])
+    return _grown(union, doubt)
+
+
+class Tracker:
+    """IoU tracker over detection frames; `boxes_at` answers for any frame once look-ahead is in."""
+
+    def __init__(self, hold: int, backfill: int, min_iou: float = 0.1) -> None:
+        self.hold = hold
+        self.backfill = backfill
+        self.min_iou = min_iou
+        self.tracks: list[Track] = []
+        self.records: list[FaceRecord] = []
+        self._next_id = 0
+
+    def update(self, index: int, detections: Detections) -> None:
+        """Add the detections of frame `index` (called in increasing frame order)."""
+        alive = [t for t in self.tracks if index - t.last <= self.hold]
+        unmatched = list(range(len(detections)))
+        if alive and len(detections):
+            predicted = np.stack([_predict(t, index) for t in alive])
+            gaps = np.asarray([index - t.last for t in alive], np.float32)
+            score = iou_matrix(predicted, detections.boxes) + _near(predicted, detections.boxes, gaps)
+            taken_tracks: set[int] = set()
+            for flat in np.argsort(-score, axis=None):
+                ti, di = np.unravel_index(flat, score.shape)
+                if score[ti, di] < self.min_iou:
+                    break
+                if ti in taken_tracks or di not in unmatched:
+                    continue
+                alive[ti].keys[index] = detections.boxes[di].copy()
+                alive[ti].score = max(alive[ti].score, float(detections.scores[di]))
+                taken_tracks.add(int(ti))
+                unmatched.remove(int(di))
+        for di in unmatched:
+            track = Track(self._next_id, {index: detections.boxes[di].copy()},
+                          float(detections.scores[di]), str(detections.sources[di]))
+            self._next_id += 1
+            self.tracks.append(track)
+            box = tuple(int(round(v)) for v in detections.boxes[di])
+            self.records.append(FaceRecord(box, track.score, track.source))  # type: ignore[arg-type]
+
+    def boxes_at(self, index: int) -> Detections:
+        """Every face box on frame `index`; needs `update` for all detection frames to index + backfill."""
+        boxes = [b for t in self.tracks if (b := self._box(t, index)) is not None]
+        if not boxes:
+            return Detections.empty()
+        return Detections(np.stack(boxes), np.ones(len(boxes), np.float32)).with_source("track")
+
+    def forget_before(self, index: int) -> None:
+        """Drop what frames before `index` no longer need: keeps memory flat on long videos."""
+        self.tracks = [t for t in self.tracks if t.last + self.hold >= index]
+        for t in self.tracks:
+            old = [f for f in t.keys if f < index]
+            for f in sorted(old)[:-2]:  # keep two: the box before `index` and a velocity
+                del t.keys[f]
+
+    def _box(self, track: Track, index: int) -> FloatArray | None:
+        first, last = track.first, track.last
+        if index in track.keys:
+            return track.keys[index]
+        if first - self.backfill <= index < first:
+            return _guess(track.keys[first], track.velocity(False), index - first)
+        if last < index <= last + self.hold:
+            return _guess(track.keys[last], track.velocity(True), index - last)
+        if first < index < last:
+            before = max(f for f in track.keys if f < index)
+            after = min(f for f in track.keys if f > index)
+            a, b = track.keys[before], track.keys[after]
+            w = (index - before) / (after - before)
+            size = max(float(a[2] - a[0]), float(b[2] - b[0]), 1.0)
+            # half the displacement covers a face that did not move in a straight line
+            margin = 0.5 * np.abs(b - a) + GROW_PER_FRAME * size * min(index - before, after - index)
+            return _grown(a + (b - a) * w, margin)
+        return None
+
+
+def _predict(track: Track, index: int) -> FloatArray:
+    """The track's last box moved along its velocity to frame `index`."""
+    velocity = track.velocity(True)
+    box = track.keys[track.last]
+    return box if velocity is None else box + velocity * (index - track.last)
+
+
+def _near(a: FloatArray, b: FloatArray, gaps: FloatArray) -> FloatArray:
+    """A score for detections near a track's guessed box: fast small faces have IoU 0 across a gap."""
+    ca = (a[:, None, :2] + a[:, None, 2:]) / 2
+    cb = (b[None, :, :2] + b[None, :, 2:]) / 2
+    size_b = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])[None, :]
+    reach = size_b * (1 + gaps[:, None])  # a face may move up to its own size a frame
+    dist = np.linalg.norm(ca - cb, axis=2)
+    closeness = np.where(dist < reach, 0.1 * (2 - dist / np.maximum(reach, 1e-6)), 0.0)
+    return closeness.astype(np.float32)

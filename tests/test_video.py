@@ -1,0 +1,411 @@
+"""Video: every frame masked, timing and audio kept, nothing identifying left in the container.
+
+Clips are generated here with PyAV. Moving squares do not look like faces to CenterFace, so the
+tracking tests use a scripted detector that reads the frame number drawn into each frame; one
+test runs the real CenterFace on the public-domain astronaut photo moving across the frame.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from unseen.errors import UnreadableInput, VerificationFailed
+from unseen.media.video import TMP_PREFIX, anonymize_video, is_video, unrotate
+from unseen.settings import AudioPolicy, Settings
+from unseen.track import Tracker
+from unseen.types import Check, Detections, Image
+
+FPS = 30
+W, H = 320, 240
+FAST = Settings(verify=False)
+Boxes = list[tuple[float, float, float, float]]
+
+
+def write_clip(
+    path: Path,
+    frames: int = 30,
+    size: tuple[int, int] = (W, H),
+    draw: Callable[[int], Image] | None = None,
+    audio_tracks: int = 1,
+    pts: list[int] | None = None,
+    rotation: int | None = None,
+    metadata: dict[str, str] | None = None,
+    data_track: bool = False,
+    pix_fmt: str = "yuv420p",
+) -> None:
+    """A clip with the frame number drawn into each frame, AAC tones, and optional extras."""
+    width, height = size
+    with av.open(str(path), "w") as out:
+        out.metadata.update(metadata or {})
+        video = out.add_stream("libx264", rate=FPS, options={"preset": "ultrafast", "crf": "10"})
+        video.width, video.height, video.pix_fmt = width, height, pix_fmt
+        if rotation is not None:
+            video.set_display_rotation(rotation)
+        for key, value in (metadata or {}).items():
+            video.metadata[key] = value
+        sounds = [out.add_stream("aac", rate=48000) for _ in range(audio_tracks)]
+        data = out.add_data_stream(codec_name="bin_data") if data_track else None
+        samples = 0
+        for i in range(frames):
+            image = draw(i) if draw else numbered(i, width, height)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = (pts[i] if pts else i), Fraction(1, FPS)
+            out.mux(video.encode(frame))
+            for k, sound in enumerate(sounds):
+                while samples * len(sounds) < (i + 1) * 48000 // FPS * (k + 1):
+                    tone = 0.1 * np.sin(np.arange(1024) * (k + 1) / 7 + samples).astype(np.float32)
+                    chunk = av.AudioFrame.from_ndarray(tone[None], format="fltp", layout="mono")
+                    chunk.sample_rate, chunk.pts = 48000, samples // len(sounds) * len(sounds)
+                    samples += 1024
+                    out.mux(sound.encode(chunk))
+            if data is not None:
+                packet = av.Packet(b"GPS +48.8584+002.2945 serial 12345")
+                packet.stream, packet.time_base = data, Fraction(1, FPS)
+                packet.pts = packet.dts = i
+                out.mux(packet)
+        out.mux(video.encode())
+        for sound in sounds:
+            out.mux(sound.encode())
+
+
+def numbered(index: int, width: int = W, height: int = H, face: Boxes | None = None) -> Image:
+    """Grey frame, the index in binary as 16 px black/white cells along the top, white boxes as faces."""
+    image = np.full((height, width, 3), 128, np.uint8)
+    for bit in range(8):
+        image[:16, bit * 16 : bit * 16 + 16] = 255 if index >> bit & 1 else 0
+    for x1, y1, x2, y2 in face or []:
+        image[int(y1) : int(y2), int(x1) : int(x2)] = 230
+    return image
+
+
+def frame_index(image: Image) -> int:
+    return sum(1 << bit for bit in range(8) if image[4:12, bit * 16 + 4 : bit * 16 + 12].mean() > 128)
+
+
+class Scripted:
+    """A detector that answers from a script keyed by the frame number drawn in the frame."""
+
+    def __init__(self, script: Callable[[int], Boxes]) -> None:
+        self.script = script
+        self.seen: list[int] = []
+
+    def detect(self, image: Image) -> Detections:
+        index = frame_index(image)
+        self.seen.append(index)
+        boxes = self.script(index)
+        return Detections(np.float32(boxes).reshape(-1, 4), np.full(len(boxes), 0.9, np.float32))
+
+
+def decoded(path: Path) -> list[Image]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def audio_packets(path: Path) -> list[list[bytes]]:
+    with av.open(str(path)) as container:
+        tracks = list(container.streams.audio)
+        packets: dict[int, list[bytes]] = {s.index: [] for s in tracks}
+        for packet in container.demux(tracks):
+            if packet.size:
+                packets[packet.stream.index].append(bytes(packet))
+    return list(packets.values())
+
+
+def masked(image: Image, box: tuple[float, float, float, float]) -> bool:
+    """Most of the box is the solid mask's black."""
+    x1, y1, x2, y2 = (int(v) for v in box)
+    return bool((image[y1:y2, x1:x2].max(axis=2) < 40).mean() > 0.9)
+
+
+def no_temp_files(folder: Path) -> bool:
+    return not list(folder.glob(TMP_PREFIX + "*"))
+
+
+def test_frames_timing_and_audio_survive(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=45, audio_tracks=2)
+    calls: list[tuple[int, int | None]] = []
+    report = anonymize_video(src, dst, FAST, Scripted(lambda i: []), lambda n, of: calls.append((n, of)))
+    assert calls[-1] == (45, 45) and len(calls) == 45
+    with av.open(str(src)) as a, av.open(str(dst)) as b:
+        va, vb = a.streams.video[0], b.streams.video[0]
+        assert (vb.codec_context.width, vb.codec_context.height) == (W, H)
+        assert vb.average_rate == va.average_rate
+        times_a = [float(f.pts * f.time_base) for f in a.decode(video=0)]
+        times_b = [float(f.pts * f.time_base) for f in b.decode(video=0)]
+    assert len(times_b) == len(times_a) == 45
+    assert times_b == pytest.approx(times_a, abs=1e-3)
+    assert audio_packets(dst) == audio_packets(src)  # both tracks, byte for byte
+    assert report.faces == [] and report.output == str(dst)
+    assert no_temp_files(tmp_path)
+
+
+def test_audio_drop(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=10)
+    report = anonymize_video(src, dst, Settings(verify=False, audio=AudioPolicy.DROP), Scripted(lambda i: []))
+    with av.open(str(dst)) as container:
+        assert not container.streams.audio
+    assert "audio track" in report.metadata_removed
+
+
+def test_variable_frame_rate_kept(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mkv", tmp_path / "out.mkv"
+    pts = [0, 1, 2, 5, 6, 10, 11, 12, 20, 21, 22, 23]
+    write_clip(src, frames=len(pts), pts=pts, audio_tracks=0)
+    anonymize_video(src, dst, FAST, Scripted(lambda i: []))
+    with av.open(str(dst)) as container:
+        times = [round(float(f.pts * f.time_base) * FPS) for f in container.decode(video=0)]
+    assert times == pts
+
+
+def test_metadata_and_data_track_removed(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    planted = {"location": "+48.8584+002.2945/", "creation_time": "2024-05-01T12:00:00Z",
+               "title": "Jane Doe at the march"}
+    write_clip(src, frames=10, metadata=planted, data_track=True)
+    report = anonymize_video(src, dst, Settings(), Scripted(lambda i: []))
+    assert {"location", "creation time", "data track"} <= set(report.metadata_removed)
+    assert report.check is not None and report.check.metadata_left == []
+    with av.open(str(dst)) as container:
+        assert {s.type for s in container.streams} == {"video", "audio"}
+        tags = {**container.metadata, **{k: v for s in container.streams for k, v in s.metadata.items()}}
+    assert not {"location", "creation_time", "title"} & set(tags)
+    text = exiftool(dst) or json.dumps(tags)
+    for needle in ("48.85", "2024", "Jane", "GPS", "12345"):
+        assert needle not in text
+    assert b"Jane" not in dst.read_bytes() and b"12345" not in dst.read_bytes()
+
+
+def test_make_model_removed_from_mov(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mov", tmp_path / "out.mov"
+    planted = {"make": "Apple", "model": "iPhone 15 Pro", "location": "+48.85+002.29/"}
+    write_clip(src, frames=8, metadata=planted)
+    if "Apple" not in (exiftool(src) or "Apple"):
+        pytest.skip("this FFmpeg does not write make/model into MOV")
+    report = anonymize_video(src, dst, FAST, Scripted(lambda i: []))
+    assert "make/model" in report.metadata_removed
+    assert b"Apple" not in dst.read_bytes() and b"iPhone" not in dst.read_bytes()
+
+
+def exiftool(path: Path) -> str | None:
+    """exiftool's full dump of the file, when exiftool is installed (the metadata oracle)."""
+    tool = shutil.which("exiftool") or ("/usr/bin/exiftool" if Path("/usr/bin/exiftool").exists() else None)
+    if tool is None:
+        return None
+    run = subprocess.run([tool, "-j", "-a", "-G1", "-ee", str(path)], capture_output=True, text=True,
+                         check=False)
+    lines = run.stdout.splitlines()
+    return "\n".join(line for line in lines if '"System:' not in line and "SourceFile" not in line)
+
+
+def test_rotation_kept_and_faces_found_upright(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=6, rotation=90)
+    seen_shapes: list[tuple[int, ...]] = []
+
+    class Upright:
+        def detect(self, image: Image) -> Detections:
+            seen_shapes.append(image.shape)
+            return Detections.empty()
+
+    report = anonymize_video(src, dst, Settings(force=True), Upright())  # the check runs upright too
+    assert report.check is not None and report.check.rounds >= 1
+    with av.open(str(dst)) as container:
+        first = next(container.decode(video=0))
+        assert first.rotation == 90 and (first.width, first.height) == (W, H)
+    assert seen_shapes and all(shape[:2] == (W, H) for shape in seen_shapes)  # detector sees it upright
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+def test_unrotate_maps_boxes_back(turns: int) -> None:
+    image = np.zeros((40, 60), np.uint8)
+    image[5:10, 20:30] = 1
+    turned = np.rot90(image, turns)
+    ys, xs = np.nonzero(turned)
+    box = np.float32([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]])
+    assert unrotate(box, turns, 60, 40).tolist() == [[20, 5, 30, 10]]
+
+
+def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mkv", tmp_path / "out.mkv"
+    with av.open(str(src), "w") as out:  # x264 in 4:4:4 takes odd sizes; 4:2:0 output cannot
+        video = out.add_stream("libx264", rate=FPS, options={"preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = 161, 121, "yuv444p"
+        for i in range(5):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(numbered(i, 161, 121), format="rgb24")))
+        out.mux(video.encode())
+    report = anonymize_video(src, dst, FAST, Scripted(lambda i: []))
+    frames = decoded(dst)
+    assert len(frames) == 5 and frames[0].shape[:2] == (122, 162)
+    assert (report.width, report.height) == (162, 122)
+
+
+def test_ten_bit_becomes_eight_bit(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=5, pix_fmt="yuv420p10le")
+    anonymize_video(src, dst, FAST, Scripted(lambda i: []))
+    with av.open(str(dst)) as container:
+        assert container.streams.video[0].codec_context.pix_fmt == "yuv420p"
+
+
+def test_truncated_and_garbage_inputs_refused(tmp_path: Path) -> None:
+    good = tmp_path / "good.mp4"
+    write_clip(good, frames=30)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 1000)
+    for bad in (cut, junk):
+        dst = tmp_path / f"{bad.stem}.unseen.mp4"
+        with pytest.raises(UnreadableInput, match=bad.name):
+            anonymize_video(bad, dst, FAST, Scripted(lambda i: []))
+        assert not dst.exists()
+    assert no_temp_files(tmp_path)
+    assert is_video(good) and not is_video(junk)
+
+
+def test_is_video_by_content_not_name(tmp_path: Path) -> None:
+    from PIL import Image as Picture
+
+    photo, disguised = tmp_path / "photo.mp4", tmp_path / "clip.jpg"
+    Picture.fromarray(numbered(3)).save(photo, format="JPEG")
+    write_clip(tmp_path / "clip.mp4", frames=3)
+    (tmp_path / "clip.mp4").rename(disguised)
+    assert not is_video(photo) and is_video(disguised)
+
+
+def test_truncated_faststart_refused(tmp_path: Path) -> None:
+    """The index is at the front, so the cut file opens: the missing frames must still be noticed."""
+    good = tmp_path / "good.mp4"
+    with av.open(str(good), "w", options={"movflags": "+faststart"}) as out:
+        video = out.add_stream("libx264", rate=FPS, options={"preset": "ultrafast"})
+        video.width, video.height = W, H
+        for i in range(30):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(numbered(i), format="rgb24")))
+        out.mux(video.encode())
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size * 2 // 3])
+    with pytest.raises(UnreadableInput):
+        anonymize_video(cut, tmp_path / "out.mp4", FAST, Scripted(lambda i: []))
+    assert not (tmp_path / "out.mp4").exists() and no_temp_files(tmp_path)
+
+
+def test_face_masked_from_first_frame_through_misses(tmp_path: Path) -> None:
+    """Born between detections: back-filled. Missed on a detection frame: held. Moving: followed."""
+
+    def face_at(i: int) -> tuple[float, float, float, float]:
+        x = 40 + 4 * i  # 4 px a frame to the right
+        return (x, 100, x + 40, 150)
+
+    born, missed = 21, 32  # 21 is between detection frames (every 4th at 30 fps); 32 is one
+
+    def draw(i: int) -> Image:
+        return numbered(i, face=[face_at(i)] if i >= born else [])
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=48, draw=draw)
+    detector = Scripted(lambda i: [face_at(i)] if i >= born and i != missed else [])
+    report = anonymize_video(src, dst, FAST, detector)
+    assert 1 < len(set(detector.seen)) < 48  # detection runs on some frames only
+    assert missed in detector.seen
+    frames = decoded(dst)
+    for i, image in enumerate(frames):
+        if i >= born:
+            assert masked(image, face_at(i)), f"frame {i} shows the face"
+    assert not masked(frames[0], face_at(born))  # back-fill is a few frames, not the whole clip
+    assert len(report.faces) == 1
+
+
+def test_tracker_interpolates_holds_and_backfills() -> None:
+    tracker = Tracker(hold=8, backfill=4)
+    for index in (10, 14, 22):  # seen at 10, 14; missed at 18; seen at 22
+        x = 10.0 * index
+        tracker.update(index, Detections(np.float32([[x, 0, x + 20, 20]]), np.float32([0.9])))
+    assert len(tracker.records) == 1
+    for index in range(6, 31):
+        boxes = tracker.boxes_at(index).boxes
+        assert len(boxes) == 1, index
+        x = 10.0 * index
+        assert boxes[0, 0] <= x and boxes[0, 2] >= x + 20 or index < 10  # covers the true position
+    assert len(tracker.boxes_at(5)) == 0 and len(tracker.boxes_at(31)) == 0
+
+
+def test_check_masks_what_the_detector_missed(tmp_path: Path, astronaut: Image) -> None:
+    """The independent check finds the face a blind detector missed; round two masks it."""
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    head = np.ascontiguousarray(astronaut[20:240, 120:330])
+    write_clip(src, frames=4, size=(480, 360), draw=lambda i: _paste(numbered(i, 480, 360), head, 100, 60))
+    blind = Scripted(lambda i: [])
+    report = anonymize_video(src, dst, Settings(), blind)
+    assert report.check is not None and report.check.rounds == 2 and report.verdict == "verified"
+    assert len(blind.seen) == len(set(blind.seen))  # round two reuses round one's detections
+    face = (100 + 181 - 120, 60 + 61 - 20, 100 + 271 - 120, 60 + 180 - 20)
+    assert all(masked(image, face) for image in decoded(dst))
+
+
+def test_check_refuses_when_masking_harder_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import unseen.media.video as video
+
+    def stubborn(original: Image, masked: Image, faces: Detections, area: np.ndarray) -> Check:
+        return Check(redetected=1, redetected_boxes=[(10, 20, 50, 70)])
+
+    monkeypatch.setattr(video, "check_frame", stubborn)
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=4)
+    with pytest.raises(VerificationFailed, match="still detectable") as refused:
+        anonymize_video(src, dst, Settings(), Scripted(lambda i: []))
+    assert not dst.exists() and no_temp_files(tmp_path)
+    assert refused.value.report is not None
+    report = anonymize_video(src, dst, Settings(force=True), Scripted(lambda i: []))
+    assert report.verdict == "unverified" and report.check is not None and report.check.redetected == 1
+
+
+def _paste(canvas: Image, patch: Image, x: int, y: int) -> Image:
+    canvas[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
+    return canvas
+
+
+@pytest.mark.slow
+def test_real_centerface_masks_moving_astronaut_on_every_frame(tmp_path: Path, astronaut: Image) -> None:
+    import cv2
+
+    head = cv2.resize(np.ascontiguousarray(astronaut[20:240, 120:330]), (105, 110))
+    face = (181 - 120, 61 - 20, 271 - 120, 180 - 20)  # the face inside the crop, before resizing
+    scale = 105 / 210
+
+    def place(i: int) -> tuple[int, int]:
+        return 20 + 9 * i, 60 + 2 * i
+
+    def draw(i: int) -> Image:
+        return _paste(numbered(i, 480, 360), head, *place(i))
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=30, size=(480, 360), draw=draw)
+    report = anonymize_video(src, dst, Settings())
+    assert report.verdict == "verified" and report.faces
+    for i, image in enumerate(decoded(dst)):
+        x, y = place(i)
+        box = (x + face[0] * scale, y + face[1] * scale, x + face[2] * scale, y + face[3] * scale)
+        assert masked(image, box), f"frame {i} shows the astronaut"
+
+
+def test_inspect_names_what_a_clip_gives_away_and_writes_nothing(tmp_path: Path) -> None:
+    from unseen.detect import FakeDetector
+    from unseen.pipeline import inspect_file
+
+    src = tmp_path / "march.mp4"
+    write_clip(src, frames=10, metadata={"location": "+48.8584+002.2945/"}, data_track=True)
+    report = inspect_file(src, detector=FakeDetector([(10, 10, 40, 50), (60, 10, 90, 50)]))
+    assert report.face_count == 2 and report.output is None
+    assert {"location", "data track"} <= set(report.metadata_removed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["march.mp4"]
