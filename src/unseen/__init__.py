@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    # the pipeline pulls in onnxruntime and OpenCV: load it on first use, not on `import unseen`
+    # the pipeline pulls in OpenCV and the models: load it on first use, not on `import unseen`
     if name in {"anonymize", "anonymize_file", "find_faces", "inspect_file"}:
         from unseen import pipeline
 

