@@ -113,8 +113,7 @@ def anonymize_file(
 
     settings = settings or Settings()
     src = Path(src)
-    if not src.is_file():
-        raise UnreadableInput(f"{src}: no such file" if not src.exists() else f"{src}: not a regular file")
+    _check_source(src)
     start = time.perf_counter()
     if is_video(src):
         target = Path(dst) if dst else default_output(src, src.suffix.lower() or ".mp4", folder)
@@ -164,6 +163,11 @@ def _bounded(src: Path) -> Iterator[None]:
         ) from exc
 
 
+def _check_source(src: Path) -> None:
+    if not src.is_file():
+        raise UnreadableInput(f"{src}: no such file" if not src.exists() else f"{src}: not a regular file")
+
+
 def _refusal(src: Path, report: Report) -> str:
     """Why an output was refused, naming faces by position only."""
     check = report.check or Check()
@@ -185,14 +189,12 @@ def inspect_file(
     For a video, the face count is the most faces found in any of ten frames spread over it.
     """
     from unseen.media.image import load_image
+    from unseen.media.video import inspect_video, is_video
 
     settings = settings or Settings()
     src = Path(src)
-    if not src.is_file():
-        raise UnreadableInput(f"{src}: no such file" if not src.exists() else f"{src}: not a regular file")
+    _check_source(src)
     start = time.perf_counter()
-    from unseen.media.video import inspect_video, is_video
-
     if is_video(src):
         # a sample of frames, at the image's own size: enough to say whether faces are there
         faces, metadata, width, height = inspect_video(src, detector or default_detector(settings))
