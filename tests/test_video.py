@@ -409,3 +409,16 @@ def test_inspect_names_what_a_clip_gives_away_and_writes_nothing(tmp_path: Path)
     assert report.face_count == 2 and report.output is None
     assert {"location", "data track"} <= set(report.metadata_removed)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["march.mp4"]
+
+
+def test_cli_shows_progress_with_time_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import unseen.cli as cli
+
+    src = tmp_path / "clip.mp4"
+    write_clip(src, frames=12)
+    monkeypatch.setattr(cli._Progress, "EVERY", 0.0)  # not a terminal: normally a line every 10 s
+    assert cli.main([str(src), "-o", str(tmp_path / "out") + "/", "--no-verify"]) == 0
+    err = capsys.readouterr().err
+    assert "clip.mp4: frame 6/12" in err and "left" in err

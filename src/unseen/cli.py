@@ -79,6 +79,38 @@ def summary(report: Report) -> str:
     return "; ".join(parts)
 
 
+class _Progress:
+    """A video's progress on stderr: redrawn twice a second on a terminal, a line every 10 s
+    otherwise, with the time left."""
+
+    EVERY = 10.0  # seconds between lines when stderr is not a terminal
+
+    def __init__(self, name: str) -> None:
+        import time
+
+        self.name, self.clock = name, time.monotonic
+        self.start = self.last = self.clock()
+        self.tty = sys.stderr.isatty()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = self.clock()
+        if now - self.last < (0.5 if self.tty else self.EVERY) or done == 0:
+            return
+        self.last = now
+        line = f"{self.name}: frame {done}" + (f"/{total}" if total else "")
+        if total and done < total:
+            left = (now - self.start) / done * (total - done)
+            line += f", {int(left) // 60}:{int(left) % 60:02d} left"
+        text, end = ("\r" + line + "\033[K", "") if self.tty else (line, "\n")
+        print(text, end=end, file=sys.stderr, flush=True)
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.tty and self.drawn:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+
+
 def _outputs(files: list[Path], output: Path | None) -> list[Path | None]:
     """Where each input goes: beside it, into a folder, or (one input) to a file."""
     if output is None:
@@ -111,10 +143,11 @@ def _run_anonymize(argv: list[str]) -> int:
     for src, target in zip(args.files, targets, strict=True):
         folder = target.parent if target is not None and target.name == "FOLDER" else None
         dst = None if folder is not None else target
+        progress = _Progress(src.name) if not args.quiet else None
         try:
-            report = anonymize_file(src, dst, settings, folder=folder)
+            report = anonymize_file(src, dst, settings, folder=folder, progress=progress)
         except VerificationFailed as exc:
-            _error(f"{src}: {exc}")
+            _error(str(exc))
             if isinstance(exc.report, Report):
                 reports.append(exc.report)
             code = max(code, EXIT_REFUSED)
@@ -126,6 +159,9 @@ def _run_anonymize(argv: list[str]) -> int:
             )
             code = max(code, EXIT_INPUT) if code != EXIT_REFUSED else code
             continue
+        finally:
+            if progress is not None:
+                progress.close()
         reports.append(report)
         if report.verdict != "verified" and settings.verify:
             code = max(code, EXIT_REFUSED)  # written only because of --force

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -100,13 +100,15 @@ def anonymize_file(
     detector: Detector | None = None,
     verifier: Verifier | None = None,
     edits: Edits | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> Report:
     """Write a masked, metadata-free, verified copy of a photo or video; the input is never touched.
 
     dst defaults to NAME.unseen.EXT beside the input (or in `folder`). The output appears whole or
     not at all. A person's corrections (`edits`, else the sidecar file beside the output that
     `unseen review` writes) are applied to the detections. Raises InputError for unusable input,
-    OutputError, or VerificationFailed (nothing written) unless settings.force.
+    OutputError, or VerificationFailed (nothing written) unless settings.force. `progress(done,
+    total)` is called per video frame.
     """
     from unseen.media.image import load_image, read_back, save_image
     from unseen.media.video import anonymize_video, is_video
@@ -118,7 +120,7 @@ def anonymize_file(
     if is_video(src):
         target = Path(dst) if dst else default_output(src, src.suffix.lower() or ".mp4", folder)
         _check_target(src, target)
-        return anonymize_video(src, target, settings, detector=detector)
+        return anonymize_video(src, target, settings, detector=detector, progress=progress)
     loaded = load_image(src, settings.max_pixels)
     target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
     _check_target(src, target)
