@@ -120,7 +120,9 @@ def anonymize_file(
     if is_video(src):
         target = Path(dst) if dst else default_output(src, src.suffix.lower() or ".mp4", folder)
         _check_target(src, target)
-        return anonymize_video(src, target, settings, detector=detector, progress=progress)
+        if edits is None and sidecar_for(target).is_file():
+            edits = Edits.load(sidecar_for(target))
+        return anonymize_video(src, target, settings, detector=detector, progress=progress, edits=edits)
     loaded = load_image(src, settings.max_pixels)
     target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
     _check_target(src, target)

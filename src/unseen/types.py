@@ -117,6 +117,11 @@ class FaceRecord:
     score: float
     source: str  # which detector or pass found it
     mask_box: tuple[int, int, int, int] | None = None  # the head region the mask covers
+    # video only: the face track's id (stable between runs on the same input and settings) and
+    # the first and last frame (0-based, decode order, inclusive) on which it is masked
+    track: int | None = None
+    first: int | None = None
+    last: int | None = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from unseen.detect.base import Detector
+from unseen.edits import Edits
 from unseen.errors import OutputError, UnreadableInput, UnsupportedInput, VerificationFailed
 from unseen.media import video_streams as streams
 from unseen.media.video_check import check_frame, read_back
@@ -29,7 +31,7 @@ from unseen.redact.masks import apply_masks, head_boxes, mask_area
 from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import PREFIX, clean_stale, make_temp
 from unseen.track import Tracker
-from unseen.types import Check, Detections, FloatArray, Image, Report, Verdict
+from unseen.types import Check, Detections, FloatArray, Image, MaskStyle, Report, Verdict
 
 Progress = Callable[[int, int | None], None]
 # only local files, also for playlists and references inside a container: never the network
@@ -41,6 +43,16 @@ BACKFILL_SECONDS = 0.2  # on top of the detector cadence: faces the detector nee
 CHECKS_PER_SECOND = 1.0  # output frames the attacking detector looks at
 TMP_PREFIX = PREFIX
 MAX_EARLY_AUDIO = 10_000  # audio packets held back before the first picture; past this the file is odd
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a clip, for one segment of a split job: the frames with
+    start_pts <= pts < end_pts, the first of which (a keyframe) is frame `first` of the clip."""
+
+    first: int
+    start_pts: int
+    end_pts: int | None = None
 
 
 def is_video(path: Path) -> bool:
@@ -58,10 +70,21 @@ def anonymize_video(
     settings: Settings,
     detector: Detector | None = None,
     progress: Progress | None = None,
+    edits: Edits | None = None,
+    span: Span | None = None,
 ) -> Report:
-    """Write `dst`: `src` with every face masked, audio copied as is, nothing identifying kept."""
+    """Write `dst`: `src` with every face masked, audio copied as is, nothing identifying kept.
+
+    `edits` are a person's corrections (boxes in upright pixels): tracks switched off, masks
+    added over frame ranges or on every frame, detections removed, another mask style. With a
+    `span` only that stretch is written, video only, timestamps as in the input: a segment for
+    `unseen.media.segments` to join; frame numbers in the report stay those of the whole clip.
+    """
     started = time.perf_counter()
     src, dst = Path(src), Path(dst)
+    edits = edits if edits is not None and not edits.is_empty() else None
+    if edits is not None and edits.mask:
+        settings = replace(settings, mask=MaskStyle(edits.mask))
     if dst.exists() and dst.resolve() == src.resolve():
         raise OutputError(f"{dst}: the output would overwrite the input")
     if not dst.parent.is_dir():
@@ -80,7 +103,8 @@ def anonymize_video(
         strength = 1.0
         for round_ in (1, 2):
             with _open(src) as source:
-                job = _Job(source, src, tmp, settings, detector, progress, extra, found, strength, results)
+                job = _Job(source, src, tmp, settings, detector, progress, extra, found, strength, results,
+                           edits, span)
                 report = job.run()
             assert report.check is not None
             report.check.rounds = round_
@@ -140,8 +164,12 @@ class _Job:
         found: dict[int, Detections],
         strength: float = 1.0,
         results: dict[int, Check] | None = None,
+        edits: Edits | None = None,
+        span: Span | None = None,
     ) -> None:
         self.source, self.src, self.tmp, self.settings = source, src, tmp, settings
+        self.edits, self.span = edits, span
+        self.off = frozenset(edits.tracks_off) if edits else frozenset()
         self.extra = extra  # faces to add on given frames (from an earlier round's check)
         # detections by frame: filled in round one, read in round two, which so costs little more
         # than decoding and encoding (a few boxes a frame: kilobytes a minute)
@@ -162,7 +190,9 @@ class _Job:
             raise UnreadableInput(f"{src}: the video stream has no picture size")
         if self.width * self.height > settings.max_pixels:
             raise UnsupportedInput(f"{src}: {self.width}x{self.height} is past the pixel limit")
-        self.audio = list(source.streams.audio) if settings.audio is AudioPolicy.KEEP else []
+        # a segment is video only: the join copies the audio from the whole input
+        keep_audio = settings.audio is AudioPolicy.KEEP and span is None
+        self.audio = list(source.streams.audio) if keep_audio else []
         fps = float(video.average_rate or video.guessed_rate or 30)
         self.every = max(1, round(fps / DETECTIONS_PER_SECOND))
         backfill = self.every + round(BACKFILL_SECONDS * fps)
@@ -172,6 +202,7 @@ class _Job:
         self.detector = detector
         self.rotation = 0  # quarter turns counter-clockwise from coded to displayed picture
         self.removed = streams.dropped(source, video, settings.audio is AudioPolicy.KEEP)
+        self.coded_edits: Edits | None = None  # `edits` in coded-picture pixels, once the rotation is known
 
     def run(self) -> Report:
         check = Check()
@@ -198,10 +229,20 @@ class _Job:
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
         report.faces = self.tracker.records
+        last_frame = self.decoded - 1 - self.tail
+        turns = (4 - self.rotation) % 4
+        # coded = np.rot90(upright, turns): unrotate takes the upright picture's size
+        up_w, up_h = (self.height, self.width) if turns % 2 else (self.width, self.height)
         for face in report.faces:
             first = Detections(np.asarray([face.box], np.float32), np.ones(1, np.float32))
             head = head_boxes(first, (self.height, self.width), self.settings.grow)[0]
-            face.mask_box = tuple(int(round(v)) for v in head)  # type: ignore[assignment]
+            # the report speaks of the picture as it is shown: upright
+            face.box = _ints(unrotate(first.boxes, turns, up_w, up_h)[0])  # type: ignore[assignment]
+            face.mask_box = _ints(unrotate(head[None], turns, up_w, up_h)[0])  # type: ignore[assignment]
+            if face.first is not None:
+                face.first = max(face.first, self.start_index)
+            if face.last is not None:
+                face.last = min(face.last, last_frame)
         report.width, report.height = self.out_width, self.out_height
         clean = not (check.redetected or check.leaking_boxes)
         report.verdict = (Verdict.VERIFIED if self.settings.verify and clean else Verdict.UNVERIFIED).value
@@ -209,20 +250,29 @@ class _Job:
 
     def _stream(self, check: Check) -> None:
         """The demux loop: video frames through the look-ahead buffer, audio packets straight out."""
-        self.buffer: deque[tuple[int, av.VideoFrame]] = deque()
+        self.buffer: deque[tuple[int, av.VideoFrame, bool]] = deque()  # index, frame, past the span
         self.pending: deque[tuple[int, Future[Detections]]] = deque()
         self.checks: list[tuple[int, Future[Check]]] = []
-        self.decoded = self.emitted = 0
+        span = self.span
+        self.start_index = span.first if span else 0
+        self.decoded = self.start_index  # frame numbers are the whole clip's, also in a segment
+        self.emitted = self.tail = 0
         self.last_pts: int | None = None
         self.out: av.container.OutputContainer | None = None
         early_audio: list[av.Packet[Any]] = []  # until the first picture tells us its rotation
-        total = self.video.frames or None
+        total = None if span else self.video.frames or None
+        if span is not None:
+            self.source.seek(span.start_pts, stream=self.video, backward=True, any_frame=False)
         with av.open(_local(self.tmp), "w") as out:
             for packet in self.source.demux([self.video, *self.audio]):
                 if packet.stream is self.video:
                     if packet.is_corrupt:
                         raise UnreadableInput(f"{self.src}: corrupt video packet at {packet.pts}")
                     for frame in self.video.decode(packet):
+                        if span is not None and not self._in_span(frame, span):
+                            continue
+                        if self.tail > self.tracker.backfill:
+                            break
                         if self.out is None:
                             self._open_output(out, frame)
                             for early in early_audio:
@@ -238,6 +288,8 @@ class _Job:
                             )
                     else:
                         self._mux_audio(packet)
+                if self.tail > self.tracker.backfill:
+                    break  # a segment has seen far enough past its end
             if self.out is None:
                 raise UnreadableInput(f"{self.src}: no picture could be decoded")
             self._drain(total, final=True)
@@ -262,9 +314,23 @@ class _Job:
             check.seconds += found.seconds
         check.redetected_boxes = check.redetected_boxes[:100]
 
+    def _in_span(self, frame: av.VideoFrame, span: Span) -> bool:
+        """Whether a decoded frame belongs to the segment. Frames past its end are looked at
+        (for back-fill: a face the next segment first sees may already be on these) but not
+        written; `tail` counts them."""
+        if frame.pts is None:
+            raise UnreadableInput(f"{self.src}: a frame without a timestamp cannot be cut into segments")
+        if frame.pts < span.start_pts:
+            return False  # decoded from the keyframe before: the previous segment's
+        if span.end_pts is not None and frame.pts >= span.end_pts:
+            self.tail += 1
+        return True
+
     def _open_output(self, out: av.container.OutputContainer, first: av.VideoFrame) -> None:
         self.out = out
         self.rotation = round(first.rotation / 90) % 4
+        if self.edits is not None:
+            self.coded_edits = _coded(self.edits, self.rotation, self.width, self.height)
         self.out_width, self.out_height = self.width + self.width % 2, self.height + self.height % 2
         try:
             self.encoder = streams.add_video(out, self.video, first, self.out_width, self.out_height)
@@ -294,7 +360,7 @@ class _Job:
             else:
                 job = self.pool.submit(self._detect, index, rgb(frame), extra)
                 self.pending.append((index, job))
-        self.buffer.append((index, frame))
+        self.buffer.append((index, frame, self.tail > 0))
         self._drain(total, final=False)
 
     def _detect(self, index: int, image: Image, extra: Detections | None = None) -> Detections:
@@ -307,6 +373,8 @@ class _Job:
         found = Detections(
             unrotate(found.boxes, self.rotation, self.width, self.height), found.scores, found.sources
         )
+        if self.coded_edits is not None:
+            found = self.coded_edits.apply(found)  # removed ones out, ones added on every frame in
         self.found[index] = found
         return _with(found, extra)
 
@@ -327,9 +395,13 @@ class _Job:
             if self.progress is not None:
                 self.progress(self.emitted, total)
 
-    def _emit(self, index: int, frame: av.VideoFrame) -> None:
-        faces = self.tracker.boxes_at(index)
+    def _emit(self, index: int, frame: av.VideoFrame, past_end: bool = False) -> None:
+        faces = self.tracker.boxes_at(index, self.off)
         self.tracker.forget_before(index)
+        if past_end:
+            return  # looked at for the segment's back-fill; the next segment writes it
+        if self.coded_edits is not None:
+            faces = Detections.merge([faces, _ranges_at(self.coded_edits, index)])
         # round two: masks changed only near the flagged frames, so only those are attacked again
         checked = index % self.check_every == 0 and (not self.extra or index in self.extra)
         padded = (self.out_width, self.out_height) != (self.width, self.height)
@@ -377,6 +449,34 @@ class _Job:
         check.redetected_boxes = back(check.redetected_boxes)
         check.leaking_boxes = back(check.leaking_boxes)
         return check
+
+
+def _ints(box: FloatArray) -> tuple[int, ...]:
+    return tuple(int(round(float(v))) for v in box)
+
+
+def _coded(edits: Edits, rotation: int, width: int, height: int) -> Edits:
+    """`edits` (upright pixels) in the pixels of the coded picture (width x height)."""
+    def back(boxes: list[Any]) -> list[Any]:
+        if not boxes:
+            return []
+        coded = unrotate(np.asarray(boxes, np.float32).reshape(-1, 4), rotation, width, height)
+        return [tuple(map(float, b)) for b in coded]
+
+    ranges = []
+    for item in edits.added_ranges:
+        box = back([item["box"]])[0]
+        ranges.append({"box": list(box), "first": int(item["first"]), "last": int(item["last"])})  # type: ignore[call-overload]
+    return Edits(added=back(edits.added), removed=back(edits.removed), mask=edits.mask,
+                 tracks_off=list(edits.tracks_off), added_ranges=ranges)
+
+
+def _ranges_at(edits: Edits, index: int) -> Detections:
+    """The masks a person added over frame ranges that cover frame `index`."""
+    boxes = [r["box"] for r in edits.added_ranges if int(r["first"]) <= index <= int(r["last"])]  # type: ignore[call-overload]
+    if not boxes:
+        return Detections.empty()
+    return Detections(np.asarray(boxes, np.float32), np.ones(len(boxes), np.float32)).with_source("review")
 
 
 def _with(found: Detections, extra: Detections | None) -> Detections:

@@ -21,6 +21,7 @@ from unseen.types import Detections, FaceRecord, FloatArray
 GROW_PER_FRAME = 0.04  # share of the face size a box grows per frame it is guessed, not seen
 UNKNOWN_SPEED = 0.2  # the same, for a face seen once (no velocity yet): it may be moving fast
 MAX_GROW = 1.5  # never grow a guessed box by more than this many face sizes on each side
+IDS_PER_FRAME = 1000  # track id = first frame x this + its rank there: the same on every run
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Track:
     keys: dict[int, FloatArray] = field(default_factory=dict)
     score: float = 0.0
     source: str = ""
+    record: FaceRecord | None = None  # what the report says of it; `last` kept up to date
 
     @property
     def first(self) -> int:
@@ -78,7 +80,6 @@ class Tracker:
         self.min_iou = min_iou
         self.tracks: list[Track] = []
         self.records: list[FaceRecord] = []
-        self._next_id = 0
 
     def update(self, index: int, detections: Detections) -> None:
         """Add the detections of frame `index` (called in increasing frame order)."""
@@ -97,19 +98,27 @@ class Tracker:
                     continue
                 alive[ti].keys[index] = detections.boxes[di].copy()
                 alive[ti].score = max(alive[ti].score, float(detections.scores[di]))
+                record = alive[ti].record
+                if record is not None:
+                    record.last = index + self.hold
                 taken_tracks.add(int(ti))
                 unmatched.remove(int(di))
-        for di in unmatched:
-            track = Track(self._next_id, {index: detections.boxes[di].copy()},
+        # ids by position in time, not by count: tracks an earlier frame gained on a second
+        # round (from the verifier) do not renumber later ones, so a person's "track 4 off" holds
+        for rank, di in enumerate(unmatched):
+            track = Track(index * IDS_PER_FRAME + min(rank, IDS_PER_FRAME - 1),
+                          {index: detections.boxes[di].copy()},
                           float(detections.scores[di]), str(detections.sources[di]))
-            self._next_id += 1
-            self.tracks.append(track)
             box = tuple(int(round(v)) for v in detections.boxes[di])
-            self.records.append(FaceRecord(box, track.score, track.source))  # type: ignore[arg-type]
+            track.record = FaceRecord(box, track.score, track.source, track=track.id,  # type: ignore[arg-type]
+                                      first=max(0, index - self.backfill), last=index + self.hold)
+            self.tracks.append(track)
+            self.records.append(track.record)
 
-    def boxes_at(self, index: int) -> Detections:
-        """Every face box on frame `index`; needs `update` for all detection frames to index + backfill."""
-        boxes = [b for t in self.tracks if (b := self._box(t, index)) is not None]
+    def boxes_at(self, index: int, off: frozenset[int] = frozenset()) -> Detections:
+        """Every face box on frame `index` but those of tracks in `off`; needs `update` for all
+        detection frames up to index + backfill."""
+        boxes = [b for t in self.tracks if t.id not in off and (b := self._box(t, index)) is not None]
         if not boxes:
             return Detections.empty()
         return Detections(np.stack(boxes), np.ones(len(boxes), np.float32)).with_source("track")

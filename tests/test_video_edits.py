@@ -1,0 +1,142 @@
+"""A person's corrections on a video (tracks off, masks over frame ranges), track records in the
+report, and segments (spans) of a clip that a split job joins again."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from test_video import FAST, H, Scripted, W, decoded, masked, no_temp_files, numbered, write_clip
+from unseen.edits import Edits
+from unseen.media.video import Span, anonymize_video
+
+LEFT = (40.0, 60.0, 100.0, 130.0)
+RIGHT = (200.0, 60.0, 260.0, 130.0)
+
+
+def two_faces(i: int) -> list[tuple[float, float, float, float]]:
+    return [LEFT, RIGHT] if 5 <= i < 25 else []
+
+
+def draw_two(i: int) -> np.ndarray:
+    return numbered(i, face=two_faces(i))
+
+
+def test_report_lists_tracks_with_frame_ranges(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=30, draw=draw_two)
+    report = anonymize_video(src, dst, FAST, Scripted(two_faces))
+    assert len(report.faces) == 2
+    for face in report.faces:
+        assert face.track is not None and face.first is not None and face.last is not None
+        assert face.first <= 5 and 24 <= face.last <= 29  # back-filled before, held after, clamped
+    assert len({f.track for f in report.faces}) == 2
+    again = anonymize_video(src, tmp_path / "again.mp4", FAST, Scripted(two_faces))
+    assert [f.track for f in again.faces] == [f.track for f in report.faces]  # stable ids
+
+
+def test_track_switched_off_is_not_masked(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=30, draw=draw_two)
+    first = anonymize_video(src, tmp_path / "first.mp4", FAST, Scripted(two_faces))
+    right = next(f.track for f in first.faces if f.box[0] > W / 2)
+    anonymize_video(src, dst, FAST, Scripted(two_faces), edits=Edits(tracks_off=[right]))
+    frames = decoded(dst)
+    for i in range(8, 22):
+        assert masked(frames[i], LEFT)
+        assert not masked(frames[i], RIGHT) and frames[i][70:120, 210:250].mean() > 200  # shown as drawn
+
+
+def test_mask_added_over_a_frame_range(tmp_path: Path) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=30)
+    box = [120.0, 100.0, 180.0, 170.0]
+    edits = Edits(added_ranges=[{"box": box, "first": 10, "last": 19}], mask="solid")
+    anonymize_video(src, dst, FAST, Scripted(lambda i: []), edits=edits)
+    frames = decoded(dst)
+    assert [i for i, f in enumerate(frames) if masked(f, (130, 110, 170, 160))] == list(range(10, 20))
+
+
+def test_box_added_on_every_frame_and_rotation(tmp_path: Path) -> None:
+    """Edit boxes are in upright pixels; a clip shown rotated is coded the other way round."""
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=12, rotation=90)  # shown as a 240 x 320 portrait picture
+    upright = (20.0, 200.0, 80.0, 280.0)  # near the bottom left of the portrait picture
+    anonymize_video(src, dst, FAST, Scripted(lambda i: []), edits=Edits(added=[upright]))
+    with av.open(str(dst)) as container:
+        frame = next(container.decode(video=0))
+        turns = round(frame.rotation / 90) % 4
+        picture = np.rot90(frame.to_ndarray(format="rgb24"), turns)
+    assert picture.shape[:2] == (W, H)
+    assert masked(picture, (30, 215, 70, 265))
+    assert not masked(picture, (160, 30, 220, 100))
+
+
+def keyframed_clip(path: Path, frames: int = 60, gop: int = 15) -> list[int]:
+    """A clip with a keyframe every `gop` frames and a face on frames 20-35; its keyframe pts."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=30, options={"preset": "ultrafast", "g": str(gop),
+                                                             "keyint_min": str(gop), "sc_threshold": "0"})
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(numbered(i, face=on_20_to_35(i)), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return sorted(p.pts for p in container.demux(stream) if p.is_keyframe and p.pts is not None)
+
+
+def on_20_to_35(i: int) -> list[tuple[float, float, float, float]]:
+    return [LEFT] if 20 <= i < 36 else []
+
+
+def test_span_writes_its_frames_only_with_global_numbers(tmp_path: Path) -> None:
+    src = tmp_path / "in.mp4"
+    keys = keyframed_clip(src)
+    tick = keys[1] // 15  # pts per frame in the file's time base
+    assert keys == [0, 15 * tick, 30 * tick, 45 * tick]
+    whole = decoded_masks(src, tmp_path / "whole.mp4")
+    numbers: list[int] = []
+    seen: list[bool] = []
+    for k, start in enumerate(keys):
+        end = keys[k + 1] if k + 1 < len(keys) else None
+        part = tmp_path / f"part{k}.mp4"
+        report = anonymize_video(src, part, FAST, Scripted(on_20_to_35), span=Span(start // tick, start, end))
+        with av.open(str(part)) as container:
+            assert not container.streams.audio  # a segment is video only: the join adds the audio
+        with av.open(str(part)) as container:
+            numbers += [f.pts // tick for f in container.decode(video=0)]  # masks may hide drawn numbers
+        frames = decoded(part)
+        seen += [masked(f, LEFT) for f in frames]
+        for face in report.faces:
+            assert face.first is not None and face.last is not None
+            assert 15 * k <= face.first <= face.last < 15 * k + 15  # the clip's frame numbers, clamped
+    assert numbers == list(range(60))
+    assert all(seen[20:36])
+    # segment 0 looks past its end: the face first detected on frame 20 is back-filled into it
+    assert seen[10:15] == whole[10:15] == [True] * 5
+    assert seen[:5] == [False] * 5 and seen[-5:] == [False] * 5
+    assert no_temp_files(tmp_path)
+
+
+def decoded_masks(src: Path, dst: Path) -> list[bool]:
+    anonymize_video(src, dst, FAST, Scripted(on_20_to_35))
+    return [masked(f, LEFT) for f in decoded(dst)]
+
+
+def test_sidecar_edits_apply_to_a_video(tmp_path: Path) -> None:
+    """`unseen` and `unseen batch` pick up what `unseen review` saved beside the output."""
+    from unseen.edits import sidecar_for
+    from unseen.pipeline import anonymize_file
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=20)
+    Edits(added_ranges=[{"box": [120, 100, 180, 170], "first": 3, "last": 6}]).save(sidecar_for(dst))
+    anonymize_file(src, dst, FAST, detector=Scripted(lambda i: []))
+    frames = decoded(dst)
+    assert [i for i, f in enumerate(frames) if masked(f, (130, 110, 170, 160))] == [3, 4, 5, 6]
