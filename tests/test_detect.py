@@ -95,6 +95,19 @@ def test_tiles_cover_the_side_with_overlap(length: int, tile: float, overlap: fl
         assert b - a <= tile - overlap + 1, "neighbouring tiles overlap enough"
 
 
+@pytest.mark.parametrize(("w", "h", "scale"), [(2560, 1920, 1.0), (3840, 2160, 1.0), (4000, 3000, 2.0),
+                                               (60000, 40, 1.0), (1000, 800, 0.5), (12000, 9000, 1.0)])
+def test_tiling_bounds_each_run_and_wastes_little(w: int, h: int, scale: float) -> None:
+    from unseen.detect.centerface import TILE_PIXELS, _network_pixels, _starts, _tiling
+
+    tile_w, tile_h = _tiling(w, h, scale, 256 / scale)
+    assert _network_pixels(tile_w, tile_h, scale) <= TILE_PIXELS
+    runs = len(_starts(w, tile_w, 256 / scale)) * len(_starts(h, tile_h, 256 / scale))
+    total = runs * _network_pixels(tile_w, tile_h, scale)
+    if min(w, h) * scale > 1000:
+        assert total < 1.6 * w * h * scale * scale  # overlap and padding cost well under 2x
+
+
 @pytest.mark.slow
 def test_big_photo_is_tiled_and_finds_faces_anywhere(astronaut) -> None:
     """A 14-megapixel photo: detection runs in bounded tiles and still finds a face cut by a tile
@@ -102,11 +115,12 @@ def test_big_photo_is_tiled_and_finds_faces_anywhere(astronaut) -> None:
     import cv2
 
     from unseen.detect import CenterFace, MultiScale, Pass
-    from unseen.detect.centerface import TILE_SIDE, _starts
+    from unseen.detect.centerface import _starts, _tiling
 
     big = np.full((3400, 4000, 3), 120, np.uint8)
     head = astronaut[45:185, 165:275]
-    border = _starts(4000, TILE_SIDE, 256)[1] + 1  # the second tile starts here: the face straddles it
+    tile_w, _ = _tiling(4000, 3400, 1.0, 256)
+    border = _starts(4000, tile_w, 256)[1] + 1  # the second tile starts here: the face straddles it
     big[1500:1560, border - 20 : border + 27] = cv2.resize(head, (47, 60), interpolation=cv2.INTER_AREA)
     big[200:2440, 2000:3760] = cv2.resize(head, (1760, 2240), interpolation=cv2.INTER_LINEAR)
     multi = MultiScale(CenterFace(), passes=(Pass(1.0),))

@@ -422,3 +422,29 @@ def test_cli_shows_progress_with_time_left(
     assert cli.main([str(src), "-o", str(tmp_path / "out") + "/", "--no-verify"]) == 0
     err = capsys.readouterr().err
     assert "clip.mp4: frame 6/12" in err and "left" in err
+
+
+def test_subtitle_track_removed(tmp_path: Path) -> None:
+    """Subtitles are text someone typed or a camera wrote (places, names): dropped, said so."""
+    srt, src, dst = tmp_path / "s.srt", tmp_path / "in.mkv", tmp_path / "out.mkv"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nGPS 48.8584 2.2945 Jane Doe\n\n")
+    with av.open(str(srt)) as text, av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=FPS, options={"preset": "ultrafast"})
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        subtitles = out.add_stream_from_template(text.streams[0])
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(numbered(i), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            out.mux(video.encode(frame))
+        for packet in text.demux(text.streams[0]):
+            if packet.size:
+                packet.stream = subtitles
+                out.mux(packet)
+        out.mux(video.encode())
+    assert b"Jane" in src.read_bytes()
+    report = anonymize_video(src, dst, Settings(), Scripted(lambda i: []))
+    assert "subtitle track" in report.metadata_removed
+    with av.open(str(dst)) as container:
+        assert {s.type for s in container.streams} == {"video"}
+    assert b"Jane" not in dst.read_bytes() and b"48.85" not in dst.read_bytes()
+    assert len(decoded(dst)) == 10

@@ -59,12 +59,12 @@ class CenterFace:
         h, w = image.shape[:2]
         if _network_pixels(w, h, scale) <= TILE_PIXELS:
             return self._detect_whole(image, scale, threshold)
-        tile = TILE_SIDE / scale
-        margin = min(overlap / scale, tile / 2)
+        margin = overlap / scale
+        tile_w, tile_h = _tiling(w, h, scale, margin)
         parts = []
-        for y0 in _starts(h, tile, margin):
-            for x0 in _starts(w, tile, margin):
-                crop = image[y0 : y0 + int(tile), x0 : x0 + int(tile)]
+        for y0 in _starts(h, tile_h, margin):
+            for x0 in _starts(w, tile_w, margin):
+                crop = image[y0 : y0 + tile_h, x0 : x0 + tile_w]
                 parts.append(self._detect_whole(crop, scale, threshold).shifted(x0, y0))
         return nms(Detections.merge(parts), 0.3)
 
@@ -97,7 +97,7 @@ OUTPUTS = ["537", "538", "539", "540"]  # heatmap, box size, centre offset, land
 # The network takes ~250 MB a megapixel (OpenCV DNN; onnxruntime alike, measured here):
 # one run at most this many pixels keeps a whole detection under ~1 GB.
 TILE_PIXELS = 3_200_000
-TILE_SIDE = 1792
+MAX_TILES_PER_SIDE = 16
 
 
 def _network_pixels(w: int, h: int, scale: float) -> int:
@@ -107,7 +107,31 @@ def _network_pixels(w: int, h: int, scale: float) -> int:
     return int(np.prod([-(-n // CenterFace.PAD) * CenterFace.PAD for n in side]))
 
 
-def _starts(length: int, tile: float, overlap: float) -> list[int]:
+def _tiling(w: int, h: int, scale: float, margin: float) -> tuple[int, int]:
+    """The tile size (in input pixels) that covers w x h, tiles overlapping by `margin`, with the
+    fewest network pixels in all, each tile at most TILE_PIXELS: a 2560 x 1920 frame is two
+    1408-wide tiles (5.4 MP run), not four 1792-px squares (12.8 MP). Every tile has one size,
+    so OpenCV plans the network once."""
+    best: tuple[int, int, int] | None = None
+    for nx in range(1, MAX_TILES_PER_SIDE + 1):
+        for ny in range(1, MAX_TILES_PER_SIDE + 1):
+            tile_w = min(w, int(np.ceil((w + (nx - 1) * margin) / nx)))
+            tile_h = min(h, int(np.ceil((h + (ny - 1) * margin) / ny)))
+            if min(tile_w, tile_h) <= 2 * margin and (nx > 1 or ny > 1):
+                continue  # tiles hardly bigger than their overlap: all overlap, no gain
+            one = _network_pixels(tile_w, tile_h, scale)
+            if one > TILE_PIXELS:
+                continue
+            total = one * len(_starts(w, tile_w, margin)) * len(_starts(h, tile_h, margin))
+            if best is None or total < best[0]:
+                best = (total, tile_w, tile_h)
+    if best is None:  # a huge image at a huge scale: the smallest allowed square tiles
+        side = int(np.sqrt(TILE_PIXELS) / scale) // 32 * 32
+        return min(w, side), min(h, side)
+    return best[1], best[2]
+
+
+def _starts(length: int, tile: int, overlap: float) -> list[int]:
     """Tile origins along one side: as few tiles as cover `length` overlapping by `overlap`."""
     if length <= tile:
         return [0]
