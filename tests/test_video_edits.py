@@ -12,6 +12,7 @@ import numpy as np
 from test_video import FAST, H, Scripted, W, decoded, masked, no_temp_files, numbered, write_clip
 from unseen.edits import Edits
 from unseen.media.video import Span, anonymize_video
+from unseen.settings import Settings
 
 LEFT = (40.0, 60.0, 100.0, 130.0)
 RIGHT = (200.0, 60.0, 260.0, 130.0)
@@ -140,3 +141,62 @@ def test_sidecar_edits_apply_to_a_video(tmp_path: Path) -> None:
     anonymize_file(src, dst, FAST, detector=Scripted(lambda i: []))
     frames = decoded(dst)
     assert [i for i, f in enumerate(frames) if masked(f, (130, 110, 170, 160))] == [3, 4, 5, 6]
+
+
+def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
+    tmp_path: Path, astronaut: np.ndarray
+) -> None:
+    """At 1080p the detector runs at half size 7.5 times a second and at full size 2.5 times:
+    a face too small for the half-size pass is still masked on every frame, big faces too."""
+    import cv2
+
+    from unseen.detect import CenterFace
+    from unseen.media import video
+
+    crop = np.ascontiguousarray(astronaut[20:240, 120:330])
+    small, big = cv2.resize(crop, (48, 50), interpolation=cv2.INTER_AREA), cv2.resize(crop, (420, 440))
+    face = np.float32([181 - 120, 61 - 20, 271 - 120, 180 - 20]) / 210  # the face in the crop, 0-1
+
+    def draw(i: int) -> np.ndarray:
+        image = numbered(i, 1920, 1080)
+        image[500:550, 300 + 2 * i : 348 + 2 * i] = small
+        image[200:640, 1200 - 5 * i : 1620 - 5 * i] = big
+        return image
+
+    scales: list[float] = []
+
+    class Spy(CenterFace):
+        def detect_at(self, image: np.ndarray, scale: float, *args: object, **kw: object) -> object:
+            scales.append(scale)
+            return super().detect_at(image, scale, *args, **kw)  # type: ignore[arg-type]
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=26, size=(1920, 1080), draw=draw)
+    anonymize_video(src, dst, FAST, Spy(threshold=0.2))
+    every = round(30 / video.DETECTIONS_PER_SECOND)
+    assert scales.count(0.5) == len(range(0, 26, every)) and scales.count(1.0) == len(range(0, 26, 12))
+    for i, image in enumerate(decoded(dst)):
+        for x, y, w, h in ((300 + 2 * i, 500, 48, 50), (1200 - 5 * i, 200, 420, 440)):
+            box = (x + face[0] * w, y + face[1] * h, x + face[2] * w, y + face[3] * h)
+            assert masked(image, box), f"frame {i} shows the face at {x}, {y}"
+
+
+def test_switched_off_track_is_not_in_the_report_and_a_given_verifier_attacks(tmp_path: Path) -> None:
+    from unseen.types import Check
+
+    class Counting:
+        calls = 0
+
+        def check(self, original: np.ndarray, masked: np.ndarray, faces: object, area: np.ndarray) -> Check:
+            Counting.calls += 1
+            return Check()
+
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=30, draw=draw_two)
+    first = anonymize_video(src, tmp_path / "a.mp4", FAST, Scripted(two_faces))
+    off = first.faces[0].track
+    assert off is not None
+    report = anonymize_video(src, tmp_path / "b.mp4", Settings(), Scripted(two_faces),
+                             edits=Edits(tracks_off=[off]), verifier=Counting())
+    assert [f.track for f in report.faces] == [f.track for f in first.faces[1:]]
+    assert Counting.calls == 1 and report.verdict == "verified"  # frame 0 of a 1 s clip

@@ -122,7 +122,9 @@ def anonymize_file(
         _check_target(src, target)
         if edits is None and sidecar_for(target).is_file():
             edits = Edits.load(sidecar_for(target))
-        return anonymize_video(src, target, settings, detector=detector, progress=progress, edits=edits)
+        return anonymize_video(
+            src, target, settings, detector=detector, progress=progress, edits=edits, verifier=verifier
+        )
     loaded = load_image(src, settings.max_pixels)
     target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
     _check_target(src, target)

@@ -15,14 +15,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import av.error
 import numpy as np
 import numpy.typing as npt
 
-from unseen.detect.base import Detector
+from unseen.detect.base import Detector, nms
 from unseen.edits import Edits
 from unseen.errors import OutputError, UnreadableInput, UnsupportedInput, VerificationFailed
 from unseen.media import video_streams as streams
@@ -33,14 +33,26 @@ from unseen.tempfiles import PREFIX, clean_stale, make_temp
 from unseen.track import Tracker
 from unseen.types import Check, Detections, FloatArray, Image, MaskStyle, Report, Verdict
 
+if TYPE_CHECKING:
+    from unseen.verify.verifier import Verifier
+
 Progress = Callable[[int, int | None], None]
 # only local files, also for playlists and references inside a container: never the network
 LOCAL_ONLY = {"protocol_whitelist": "file"}
 
 DETECTIONS_PER_SECOND = 7.5  # detector cadence; tracks fill the frames between (see bench_video.py)
+# From 1.5 MP up, the detector looks for faces at two cadences: at half size 7.5 times a second
+# (faces of ~20 px and up), at full size 2.5 times a second for the small, far-off ones, which
+# move few pixels a frame. At 4K this halves the detection cost (bench_video.py).
+SPLIT_PIXELS = 1_500_000
+COARSE_SCALE = 0.5
+FINE_PER_SECOND = 2.5
+SMALL_FACE_PX = 32.0  # faces first seen smaller than this are back-filled over the fine cadence
 HOLD_SECONDS = 0.5  # a lost face keeps its mask this long
 BACKFILL_SECONDS = 0.2  # on top of the detector cadence: faces the detector needed a while to see
 CHECKS_PER_SECOND = 1.0  # output frames the attacking detector looks at
+CHECK_ATTEMPTS = 3  # a checked frame is masked harder and checked again at most twice
+SEED_GROW = 1.25  # a face the check found is masked solid over a head this much larger
 TMP_PREFIX = PREFIX
 MAX_EARLY_AUDIO = 10_000  # audio packets held back before the first picture; past this the file is odd
 
@@ -72,11 +84,14 @@ def anonymize_video(
     progress: Progress | None = None,
     edits: Edits | None = None,
     span: Span | None = None,
+    verifier: Verifier | None = None,
 ) -> Report:
     """Write `dst`: `src` with every face masked, audio copied as is, nothing identifying kept.
 
     `edits` are a person's corrections (boxes in upright pixels): tracks switched off, masks
-    added over frame ranges or on every frame, detections removed, another mask style. With a
+    added over frame ranges or on every frame, detections removed, another mask style. Added
+    boxes are face boxes: like detections they are grown to the head they belong to.
+    `verifier` attacks the checked frames (default: the verify package's models). With a
     `span` only that stretch is written, video only, timestamps as in the input: a segment for
     `unseen.media.segments` to join; frame numbers in the report stay those of the whole clip.
     """
@@ -97,23 +112,9 @@ def anonymize_video(
         raise OutputError(f"{dst.parent}: cannot write here ({error.strerror})") from error
     os.close(fd)
     try:
-        extra: dict[int, Detections] = {}
-        found: dict[int, Detections] = {}  # the detector's answers, kept for round two
-        results: dict[int, Check] = {}
-        strength = 1.0
-        for round_ in (1, 2):
-            with _open(src) as source:
-                job = _Job(source, src, tmp, settings, detector, progress, extra, found, strength, results,
-                           edits, span)
-                report = job.run()
-            assert report.check is not None
-            report.check.rounds = round_
-            if not (settings.verify and job.flagged):
-                break
-            # mask harder: what the check found becomes a face the tracker holds and back-fills
-            extra, results = job.flagged, job.results
-            detector = job.detector
-            strength = 2.0 if job.leaks else 1.0
+        with _open(src) as source:
+            job = _Job(source, src, tmp, settings, detector, progress, edits, span, verifier)
+            report = job.run()
         assert report.check is not None
         report.check.metadata_left = read_back(tmp)
         if report.check.metadata_left:
@@ -160,25 +161,18 @@ class _Job:
         settings: Settings,
         detector: Detector | None,
         progress: Progress | None,
-        extra: dict[int, Detections],
-        found: dict[int, Detections],
-        strength: float = 1.0,
-        results: dict[int, Check] | None = None,
         edits: Edits | None = None,
         span: Span | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.source, self.src, self.tmp, self.settings = source, src, tmp, settings
+        self.verifier = verifier
         self.edits, self.span = edits, span
         self.off = frozenset(edits.tracks_off) if edits else frozenset()
-        self.extra = extra  # faces to add on given frames (from an earlier round's check)
-        # detections by frame: filled in round one, read in round two, which so costs little more
-        # than decoding and encoding (a few boxes a frame: kilobytes a minute)
-        self.found = found
-        # per checked frame; round two starts from round one's and re-checks only the flagged frames
-        self.results: dict[int, Check] = {i: c for i, c in (results or {}).items() if i not in extra}
+        self.results: dict[int, Check] = {}  # the last check of each checked frame
+        self.checks: dict[int, tuple[Future[Check], int]] = {}  # frame -> running check, attempt
         self.flagged: dict[int, Detections] = {}  # checked frames where a face still shows
-        self.leaks = 0  # faces recognizable through their mask: round two masks harder
-        self.strength = strength
+        self.rounds = 1 if settings.verify else 0
         self.progress = progress
         video = streams.main_video(source)
         if video is None:
@@ -195,11 +189,28 @@ class _Job:
         self.audio = list(source.streams.audio) if keep_audio else []
         fps = float(video.average_rate or video.guessed_rate or 30)
         self.every = max(1, round(fps / DETECTIONS_PER_SECOND))
-        backfill = self.every + round(BACKFILL_SECONDS * fps)
-        self.tracker = Tracker(hold=max(self.every, round(HOLD_SECONDS * fps)), backfill=backfill)
-        self.max_buffer = backfill + 2 * self.every + 2
+        if detector is None:
+            from unseen.detect.centerface import CenterFace
+
+            # OpenCV on all cores: the encoder mostly waits for detection
+            detector = CenterFace(threshold=settings.threshold, threads=0)
+        self.detector: Detector = detector
+        # two cadences (see SPLIT_PIXELS) for CenterFace; any other detector runs on every `every`-th frame
+        split = hasattr(detector, "detect_at") and self.width * self.height >= SPLIT_PIXELS
+        self.coarse = COARSE_SCALE if split else None
+        self.fine_every = self.every * (max(1, round(fps / FINE_PER_SECOND / self.every)) if split else 1)
+        lag = round(BACKFILL_SECONDS * fps)
+        self.tracker = Tracker(
+            hold=max(self.every, round(HOLD_SECONDS * fps), self.fine_every + 1),
+            backfill=self.every + lag,
+            small_backfill=self.fine_every + lag if split else 0,
+            small_px=SMALL_FACE_PX if split else 0.0,
+        )
+        # a face the check finds on frame c is masked from c - seed_reach: those frames wait for it
+        self.seed_reach = self.tracker.big_backfill if settings.verify else 0
+        self.reach = self.tracker.backfill + self.seed_reach
+        self.max_buffer = self.reach + 2 * self.every + 2
         self.check_every = max(1, round(fps / CHECKS_PER_SECOND))
-        self.detector = detector
         self.rotation = 0  # quarter turns counter-clockwise from coded to displayed picture
         self.removed = streams.dropped(source, video, settings.audio is AudioPolicy.KEEP)
         self.coded_edits: Edits | None = None  # `edits` in coded-picture pixels, once the rotation is known
@@ -215,20 +226,19 @@ class _Job:
             metadata_removed=self.removed,
             check=check,
         )
-        if self.detector is None:
-            from unseen.detect.centerface import CenterFace
-
-            # ONNX Runtime on all cores: the encoder mostly waits for detection (bench: 7.3 -> 10.6 fps)
-            self.detector = CenterFace(threshold=self.settings.threshold, threads=0)
         # one worker runs the models while this thread decodes and encodes: the two cores overlap
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unseen-detect")
+        # checks on a thread of their own: a slow one (MTCNN at 4K) does not hold up detection
+        self.check_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unseen-check")
         try:
             self._stream(check)
         except av.error.FFmpegError as error:
             raise UnreadableInput(f"{self.src}: corrupt video ({_reason(error)})") from error
         finally:
             self.pool.shutdown(wait=True, cancel_futures=True)
-        report.faces = self.tracker.records
+            self.check_pool.shutdown(wait=True, cancel_futures=True)
+        # the faces masked: a track a person switched off is not one
+        report.faces = [r for r in self.tracker.records if r.track not in self.off]
         last_frame = self.decoded - 1 - self.tail
         turns = (4 - self.rotation) % 4
         # coded = np.rot90(upright, turns): unrotate takes the upright picture's size
@@ -252,7 +262,6 @@ class _Job:
         """The demux loop: video frames through the look-ahead buffer, audio packets straight out."""
         self.buffer: deque[tuple[int, av.VideoFrame, bool]] = deque()  # index, frame, past the span
         self.pending: deque[tuple[int, Future[Detections]]] = deque()
-        self.checks: list[tuple[int, Future[Check]]] = []
         span = self.span
         self.start_index = span.first if span else 0
         self.decoded = self.start_index  # frame numbers are the whole clip's, also in a segment
@@ -296,14 +305,10 @@ class _Job:
             out.mux(self.encoder.encode(None))
         if total and self.decoded < total:
             raise UnreadableInput(f"{self.src}: truncated: {self.decoded} of {total} frames decode")
-        for index, future in self.checks:
-            self.results[index] = future.result()
         for index, found in sorted(self.results.items()):
             boxes = found.redetected_boxes + found.leaking_boxes
             if boxes:
-                scores = np.ones(len(boxes), np.float32)
-                self.flagged[index] = Detections(np.asarray(boxes, np.float32), scores)
-                self.leaks += len(found.leaking_boxes)
+                self.flagged[index] = _as_detections(boxes)
             check.redetected += bool(found.redetected)  # counted in frames: how many checked frames show one
             check.redetected_boxes += found.redetected_boxes
             check.leaking_boxes += found.leaking_boxes
@@ -313,6 +318,7 @@ class _Job:
             check.min_embedding_distance = min(distances, default=None)
             check.seconds += found.seconds
         check.redetected_boxes = check.redetected_boxes[:100]
+        check.rounds = self.rounds
 
     def _in_span(self, frame: av.VideoFrame, span: Span) -> bool:
         """Whether a decoded frame belongs to the segment. Frames past its end are looked at
@@ -351,23 +357,22 @@ class _Job:
             # the encoder needs rising timestamps; a broken one is nudged, never dropped
             frame.pts = 0 if self.last_pts is None else self.last_pts + 1
         self.last_pts = frame.pts
-        if index % self.every == 0 or index in self.extra:
-            extra = self.extra.get(index)
-            if index in self.found:
-                done: Future[Detections] = Future()
-                done.set_result(_with(self.found[index], extra))
-                self.pending.append((index, done))
-            else:
-                job = self.pool.submit(self._detect, index, rgb(frame), extra)
-                self.pending.append((index, job))
+        if index % self.every == 0:
+            self.pending.append((index, self.pool.submit(self._detect, index, rgb(frame))))
         self.buffer.append((index, frame, self.tail > 0))
         self._drain(total, final=False)
 
-    def _detect(self, index: int, image: Image, extra: Detections | None = None) -> Detections:
+    def _detect(self, index: int, image: Image) -> Detections:
         """Faces in the picture as the viewer sees it (upright), in coded-picture pixels."""
-        assert self.detector is not None
         upright = np.ascontiguousarray(np.rot90(image, self.rotation))
-        found = self.detector.detect(upright)
+        if self.coarse is None:
+            found = self.detector.detect(upright)
+        else:
+            detect_at = self.detector.detect_at  # type: ignore[attr-defined]
+            parts = [detect_at(upright, self.coarse)]  # also the faces too big for a full-size tile
+            if index % self.fine_every == 0:
+                parts.append(detect_at(upright, 1.0))
+            found = nms(Detections.merge(parts), 0.3)
         if len(found) and not found.sources.any():
             found = found.with_source(type(self.detector).__name__.lower())
         found = Detections(
@@ -375,14 +380,13 @@ class _Job:
         )
         if self.coded_edits is not None:
             found = self.coded_edits.apply(found)  # removed ones out, ones added on every frame in
-        self.found[index] = found
-        return _with(found, extra)
+        return found
 
     def _drain(self, total: int | None, final: bool) -> None:
-        """Emit every buffered frame whose look-ahead detections are in."""
+        """Emit every buffered frame whose look-ahead detections and checks are in."""
         while self.buffer:
             index = self.buffer[0][0]
-            horizon = index + self.tracker.backfill
+            horizon = index + self.reach
             while self.pending and self.pending[0][0] <= horizon:
                 at, future = self.pending[0]
                 if not (future.done() or final or len(self.buffer) > self.max_buffer):
@@ -391,28 +395,69 @@ class _Job:
                 self.pending.popleft()
             if not final and self.decoded - 1 < horizon:
                 return  # a detection frame inside the horizon is not decoded yet
+            if self.settings.verify and not self._settle_checks(index, final):
+                return
             self._emit(*self.buffer.popleft())
             if self.progress is not None:
                 self.progress(self.emitted, total)
 
-    def _emit(self, index: int, frame: av.VideoFrame, past_end: bool = False) -> None:
+    def _settle_checks(self, index: int, final: bool) -> bool:
+        """Check the frames whose findings could still change frame `index`'s masks. A face the
+        check finds becomes a seeded track (masked solid, larger, from seed_reach frames before to
+        the hold after) and the frame is checked again. False while a check is still running."""
+        first = -(-index // self.check_every) * self.check_every
+        for at in range(first, index + self.seed_reach + 1, self.check_every):
+            if at in self.results:
+                continue
+            position = at - index
+            if position >= len(self.buffer) or self.buffer[position][2]:
+                break  # past the end of the clip, or past the end of a segment: not this job's
+            if at not in self.checks:
+                self.checks[at] = (self._submit_check(at, self.buffer[position][1]), 1)
+            future, attempt = self.checks[at]
+            if not (future.done() or final or len(self.buffer) > self.max_buffer):
+                return False
+            found = future.result()
+            boxes = found.redetected_boxes + found.leaking_boxes
+            if boxes and attempt < CHECK_ATTEMPTS:
+                self.tracker.seed(at, _as_detections(boxes))
+                self.checks[at] = (self._submit_check(at, self.buffer[position][1]), attempt + 1)
+                self.rounds = max(self.rounds, attempt + 1)
+                return self._settle_checks(index, final)
+            self.results[at] = found
+            del self.checks[at]
+        return True
+
+    def _submit_check(self, index: int, frame: av.VideoFrame) -> Future[Check]:
+        image = rgb(frame)
+        masked, faces, area = self._masked(image, index)
+        return self.check_pool.submit(self._check, image, masked, faces, area)
+
+    def _masked(self, image: Image, index: int) -> tuple[Image, Detections, npt.NDArray[np.bool_]]:
+        """Frame `index` masked: the faces, a person's added ranges, and what the check found
+        (solid, larger); also all the boxes and, when verifying, where masks were drawn."""
         faces = self.tracker.boxes_at(index, self.off)
-        self.tracker.forget_before(index)
-        if past_end:
-            return  # looked at for the segment's back-fill; the next segment writes it
         if self.coded_edits is not None:
             faces = Detections.merge([faces, _ranges_at(self.coded_edits, index)])
-        # round two: masks changed only near the flagged frames, so only those are attacked again
-        checked = index % self.check_every == 0 and (not self.extra or index in self.extra)
+        found = faces.sources == "check"
+        grow, shape = self.settings.grow, self.settings.shape
+        masked = apply_masks(image, faces[~found], self.settings.mask, shape, grow)
+        if found.any():
+            masked = apply_masks(masked, faces[found], MaskStyle.SOLID, shape, grow * SEED_GROW)
+        area = np.zeros((0, 0), bool)
+        if self.settings.verify:
+            area = mask_area(masked.shape, faces[~found], shape, grow)
+            if found.any():
+                area |= mask_area(masked.shape, faces[found], shape, grow * SEED_GROW)
+        return masked, faces, area
+
+    def _emit(self, index: int, frame: av.VideoFrame, past_end: bool = False) -> None:
+        if past_end:
+            return  # looked at for the segment's back-fill; the next segment writes it
         padded = (self.out_width, self.out_height) != (self.width, self.height)
-        if len(faces) or checked or padded:
-            image = rgb(frame)
-            masked = apply_masks(
-                image, faces, self.settings.mask, self.settings.shape, self.settings.grow, self.strength
-            )
-            if checked and self.settings.verify:
-                area = mask_area(masked.shape, faces, self.settings.shape, self.settings.grow)
-                self.checks.append((index, self.pool.submit(self._check, image, masked, faces, area)))
+        faces = self.tracker.boxes_at(index, self.off)
+        if len(faces) or padded or (self.coded_edits is not None and self.coded_edits.added_ranges):
+            masked, _, _ = self._masked(rgb(frame), index)
             if padded:
                 # x264's 4:2:0 needs even sizes: repeat the last row / column (no face pixels added)
                 masked = np.pad(
@@ -423,6 +468,7 @@ class _Job:
             out = av.VideoFrame.from_ndarray(masked, format="rgb24").reformat(format="yuv420p")
         else:
             out = frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
+        self.tracker.forget_before(index)
         out.pts, out.time_base = frame.pts, self.video.time_base
         assert self.out is not None
         self.out.mux(self.encoder.encode(out))
@@ -438,7 +484,8 @@ class _Job:
         height, width = (self.width, self.height) if turns % 2 else (self.height, self.width)
         turned = unrotate(faces.boxes, (4 - turns) % 4, width, height)  # coded -> upright
         faces_up = Detections(turned, faces.scores, faces.sources)
-        check = check_frame(upright(original), upright(masked), faces_up, upright(area))
+        attack = self.verifier.check if self.verifier is not None else check_frame
+        check = attack(upright(original), upright(masked), faces_up, upright(area))
 
         def back(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
             if not boxes or not turns:
@@ -449,6 +496,10 @@ class _Job:
         check.redetected_boxes = back(check.redetected_boxes)
         check.leaking_boxes = back(check.leaking_boxes)
         return check
+
+
+def _as_detections(boxes: list[tuple[int, int, int, int]]) -> Detections:
+    return Detections(np.asarray(boxes, np.float32).reshape(-1, 4), np.ones(len(boxes), np.float32))
 
 
 def _ints(box: FloatArray) -> tuple[int, ...]:
@@ -477,11 +528,6 @@ def _ranges_at(edits: Edits, index: int) -> Detections:
     if not boxes:
         return Detections.empty()
     return Detections(np.asarray(boxes, np.float32), np.ones(len(boxes), np.float32)).with_source("review")
-
-
-def _with(found: Detections, extra: Detections | None) -> Detections:
-    """The detector's faces plus those an earlier round's check found."""
-    return found if extra is None else Detections.merge([found, extra.with_source("check")])
 
 
 def rgb(frame: av.VideoFrame) -> Image:

@@ -22,6 +22,7 @@ GROW_PER_FRAME = 0.04  # share of the face size a box grows per frame it is gues
 UNKNOWN_SPEED = 0.2  # the same, for a face seen once (no velocity yet): it may be moving fast
 MAX_GROW = 1.5  # never grow a guessed box by more than this many face sizes on each side
 IDS_PER_FRAME = 1000  # track id = first frame x this + its rank there: the same on every run
+SEED_RANK = 500  # ranks of tracks the output check adds start here
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Track:
     score: float = 0.0
     source: str = ""
     record: FaceRecord | None = None  # what the report says of it; `last` kept up to date
+    backfill: int = 0  # frames before its first detection it is masked on
+    seeded: bool = False  # placed by the output check, not the detector: masked solid and larger
 
     @property
     def first(self) -> int:
@@ -74,9 +77,14 @@ def _guess(box: FloatArray, velocity: FloatArray | None, frames: int) -> FloatAr
 class Tracker:
     """IoU tracker over detection frames; `boxes_at` answers for any frame once look-ahead is in."""
 
-    def __init__(self, hold: int, backfill: int, min_iou: float = 0.1) -> None:
+    def __init__(
+        self, hold: int, backfill: int, min_iou: float = 0.1, small_backfill: int = 0, small_px: float = 0.0
+    ) -> None:
+        """Faces first seen smaller than `small_px` (high) are back-filled `small_backfill` frames,
+        the others `backfill`: small faces may be looked for less often than big ones."""
         self.hold = hold
-        self.backfill = backfill
+        self.big_backfill, self.small_backfill, self.small_px = backfill, small_backfill, small_px
+        self.backfill = max(backfill, small_backfill)  # how far `boxes_at` needs to look ahead
         self.min_iou = min_iou
         self.tracks: list[Track] = []
         self.records: list[FaceRecord] = []
@@ -106,22 +114,38 @@ class Tracker:
         # ids by position in time, not by count: tracks an earlier frame gained on a second
         # round (from the verifier) do not renumber later ones, so a person's "track 4 off" holds
         for rank, di in enumerate(unmatched):
+            small = float(detections.heights[di]) < self.small_px
             track = Track(index * IDS_PER_FRAME + min(rank, IDS_PER_FRAME - 1),
                           {index: detections.boxes[di].copy()},
-                          float(detections.scores[di]), str(detections.sources[di]))
+                          float(detections.scores[di]), str(detections.sources[di]),
+                          backfill=self.small_backfill if small else self.big_backfill)
             box = tuple(int(round(v)) for v in detections.boxes[di])
             track.record = FaceRecord(box, track.score, track.source, track=track.id,  # type: ignore[arg-type]
-                                      first=max(0, index - self.backfill), last=index + self.hold)
+                                      first=max(0, index - track.backfill), last=index + self.hold)
             self.tracks.append(track)
             self.records.append(track.record)
 
+    def seed(self, index: int, detections: Detections) -> None:
+        """Faces the output check found on frame `index` (which `update` may have passed): each
+        is a track of its own, back-filled and held like a detection, its source "check"."""
+        for rank, box in enumerate(detections.boxes):
+            key = index * IDS_PER_FRAME + min(SEED_RANK + rank, IDS_PER_FRAME - 1)
+            track = Track(key, {index: box.copy()}, 1.0, "check", backfill=self.big_backfill, seeded=True)
+            self.tracks.append(track)
+            track.record = FaceRecord(tuple(int(round(v)) for v in box), 1.0, "check",  # type: ignore[arg-type]
+                                      track=track.id, first=max(0, index - track.backfill),
+                                      last=index + self.hold)
+            self.records.append(track.record)
+
     def boxes_at(self, index: int, off: frozenset[int] = frozenset()) -> Detections:
-        """Every face box on frame `index` but those of tracks in `off`; needs `update` for all
-        detection frames up to index + backfill."""
-        boxes = [b for t in self.tracks if t.id not in off and (b := self._box(t, index)) is not None]
-        if not boxes:
+        """Every face box on frame `index` but those of tracks in `off` (source "track", or
+        "check" for seeded ones); needs `update` for all detection frames up to index + backfill."""
+        live = [t for t in self.tracks if t.id not in off]
+        found = [(b, t.seeded) for t in live if (b := self._box(t, index)) is not None]
+        if not found:
             return Detections.empty()
-        return Detections(np.stack(boxes), np.ones(len(boxes), np.float32)).with_source("track")
+        sources = np.asarray(["check" if seeded else "track" for _, seeded in found], dtype="<U16")
+        return Detections(np.stack([b for b, _ in found]), np.ones(len(found), np.float32), sources)
 
     def forget_before(self, index: int) -> None:
         """Drop what frames before `index` no longer need: keeps memory flat on long videos."""
@@ -135,7 +159,7 @@ class Tracker:
         first, last = track.first, track.last
         if index in track.keys:
             return track.keys[index]
-        if first - self.backfill <= index < first:
+        if first - track.backfill <= index < first:
             return _guess(track.keys[first], track.velocity(False), index - first)
         if last < index <= last + self.hold:
             return _guess(track.keys[last], track.velocity(True), index - last)
