@@ -1,13 +1,15 @@
-"""What `unseen review` shows: the photos of a folder, their outputs, detections and edits.
+"""What `unseen review` shows: the photos and videos of a folder, their outputs, detections and edits.
 
 Items are addressed by their index in this server-side list, never by a path from the browser.
 Inputs come from a batch manifest in the output folder when there is one, else from walking the
-folder for photos (by content). Detection runs lazily, once per item, when it is first needed.
+folder for photos and videos (by content). Detection runs lazily, once per photo, when it is first
+needed; a video's face tracks come from the report of the run that wrote its output.
 Nothing is ever written inside the reviewed folder: sidecars and outputs go to the output folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -21,14 +23,16 @@ import numpy as np
 
 from unseen.detect import Detector
 from unseen.detect.base import iou_matrix
-from unseen.edits import REMOVED_IOU, Edits, sidecar_for
+from unseen.edits import REMOVED_IOU, Box, Edits, sidecar_for
 from unseen.errors import UnseenError
 from unseen.media.image import load_image, sniff_format
+from unseen.media.video import is_video
 from unseen.pipeline import default_output, find_faces
 from unseen.redact import head_boxes
 from unseen.redact.masks import BOTTOM, SIDE, TOP
 from unseen.settings import Settings
-from unseen.types import Detections, FloatArray, Image, MaskShape
+from unseen.types import Detections, FaceRecord, FloatArray, Image, MaskShape
+from unseen.web.frames import VideoFrames
 
 if TYPE_CHECKING:
     from unseen.verify import Verifier
@@ -39,12 +43,13 @@ PIXEL_CACHE = 3  # decoded photos kept for the editor: a few, never the whole fo
 
 @dataclass
 class Item:
-    """One photo under review: where it is, where its output goes, and what is known about it."""
+    """One photo or video under review: where it is, where its output goes, what is known about it."""
 
     id: int
     source: Path
     output: Path
     name: str  # path relative to the reviewed folder, for display
+    kind: str = "image"  # or "video"
     verdict: str = "not exported"
     face_count: int | None = None
     detections: Detections | None = None
@@ -54,6 +59,7 @@ class Item:
     error: str | None = None
     version: int = 0  # bumped on every edit, so the browser asks for a fresh preview
     exported_version: int | None = None  # the version this session's export wrote
+    tracks: list[dict[str, Any]] = field(default_factory=list)  # video: face tracks of the last run
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -92,14 +98,15 @@ class Catalog:
         self.settings = settings or Settings()
         self.detector = detector
         self.verifier = verifier  # None: the real one, when settings.verify
-        self.skipped: list[str] = []  # files left out: not photos (videos are not reviewable yet)
+        self.skipped: list[str] = []  # files left out: neither photos nor videos
         listed = _from_manifest(self.folder, self.out, self.skipped)
         self.items = listed if listed is not None else _walk(self.folder, self.out, self.skipped)
         for item in self.items:
             item.edits = _load_edits(item.sidecar)
-        self._detect_lock = threading.Lock()  # two cores: one detection at a time
+        self.detect_lock = threading.Lock()  # two cores: one detection at a time
         self._pixels: OrderedDict[int, Image] = OrderedDict()
         self._pixels_lock = threading.Lock()
+        self.frames = VideoFrames(self.settings.max_pixels)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -128,7 +135,7 @@ class Catalog:
                 return item.detections
             try:
                 pixels = self.pixels(item)
-                with self._detect_lock:
+                with self.detect_lock:
                     found = find_faces(pixels, self.settings, self.detector)
             except UnseenError as error:
                 item.error = str(error)
@@ -148,36 +155,69 @@ class Catalog:
                 item.face_count = len(edits.apply(item.detections))
 
     def masks(self, item: Item) -> list[dict[str, Any]]:
-        """Every mask of an item for the editor: detected, added by the person, or removed by them."""
-        found = self.detections(item)
+        """Every mask of a photo for the editor: detected, added by the person, or removed by them.
+
+        For a video, the masks the person added or removed on every frame (tracks are apart).
+        """
         edits = item.edits
-        shape = (item.height, item.width)
-        kept = np.ones(len(found), bool)
-        if edits.removed and len(found):
-            removed = np.asarray(edits.removed, np.float32).reshape(-1, 4)
-            kept = iou_matrix(found.boxes, removed).max(axis=1) < REMOVED_IOU
         out: list[dict[str, Any]] = []
-
-        def add(kind: str, boxes: FloatArray, scores: list[float | None]) -> None:
-            if not len(boxes):
-                return
-            dets = Detections(boxes, np.ones(len(boxes), np.float32))
-            heads = head_boxes(dets, shape, self.settings.grow)
-            for index, (box, head, score) in enumerate(zip(boxes, heads, scores, strict=True)):
-                out.append(
-                    {
-                        "kind": kind,
-                        "index": index,
-                        "box": [round(float(v), 1) for v in box],
-                        "mask_box": [round(float(v), 1) for v in head],
-                        "score": score,
-                    }
-                )
-
-        add("detected", found.boxes[kept], [round(float(s), 3) for s in found.scores[kept]])
-        add("added", np.asarray(edits.added, np.float32).reshape(-1, 4), [None] * len(edits.added))
-        add("removed", np.asarray(edits.removed, np.float32).reshape(-1, 4), [None] * len(edits.removed))
+        if item.kind == "image":
+            found = self.detections(item)
+            kept = np.ones(len(found), bool)
+            if edits.removed and len(found):
+                removed = np.asarray(edits.removed, np.float32).reshape(-1, 4)
+                kept = iou_matrix(found.boxes, removed).max(axis=1) < REMOVED_IOU
+            scores: list[float | None] = [round(float(s), 3) for s in found.scores[kept]]
+            out += self.mask_entries("detected", found.boxes[kept], scores, item)
+        out += self.mask_entries("added", edits.added, [None] * len(edits.added), item)
+        out += self.mask_entries("removed", edits.removed, [None] * len(edits.removed), item)
         return out
+
+    def mask_entries(
+        self, kind: str, boxes: FloatArray | list[Box], scores: list[float | None], item: Item
+    ) -> list[dict[str, Any]]:
+        """Face boxes and the head regions their masks cover, JSON-ready."""
+        faces = np.asarray(boxes, np.float32).reshape(-1, 4)
+        if not len(faces):
+            return []
+        heads = head_boxes(Detections(faces, np.ones(len(faces), np.float32)), (item.height, item.width),
+                           self.settings.grow)  # fmt: skip
+        return [
+            {
+                "kind": kind,
+                "index": index,
+                "box": [round(float(v), 1) for v in box],
+                "mask_box": [round(float(v), 1) for v in head],
+                "score": score,
+            }
+            for index, (box, head, score) in enumerate(zip(faces, heads, scores, strict=True))
+        ]
+
+    def video_size(self, item: Item) -> tuple[int, int, int, float]:
+        """Width, height (upright), frame count and rate of what the editor shows of a video."""
+        try:
+            info = self.frames.info(self.video_shown(item))
+        except UnseenError as error:
+            item.error = str(error)
+            raise
+        item.width, item.height = info.width, info.height
+        return info.width, info.height, info.frames, info.fps
+
+    def video_shown(self, item: Item) -> Path:
+        """The written output when there is one (already masked), else the input, to be masked live."""
+        return item.output if item.output.is_file() else item.source
+
+    def take_report(self, item: Item, faces: list[FaceRecord] | list[dict[str, Any]]) -> None:
+        """A video run's face tracks become the item's; a track switched off stays listed.
+
+        A run that leaves a track unmasked may not report it, and the person must still be able
+        to switch it back on.
+        """
+        tracks = tracks_from(faces)
+        with item.lock:
+            known = {t["track"] for t in tracks}
+            kept = [t for t in item.tracks if t["track"] in item.edits.tracks_off and t["track"] not in known]
+            item.tracks = sorted(tracks + kept, key=lambda t: (t["first"], t["track"]))
 
     def face_box_for(self, region: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         """The face box whose head-region mask covers all of `region` (the inverse of head_boxes).
@@ -191,6 +231,39 @@ class Catalog:
         cx = (x1 + x2) / 2
         cy = (y1 + y2) / 2 + h * (TOP - BOTTOM) / 2
         return (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
+
+def tracks_from(faces: list[FaceRecord] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The face tracks of a video's report: id, first and last masked frame, first box."""
+    tracks: list[dict[str, Any]] = []
+    for face in faces:
+        record = face if isinstance(face, dict) else vars(face)
+        track, first, last = record.get("track"), record.get("first"), record.get("last")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (track, first, last)):
+            continue  # a report from before tracks were numbered: nothing to switch
+        box, head = record.get("box"), record.get("mask_box") or record.get("box")
+        if not (_four(box) and _four(head)):
+            continue
+        score = record.get("score")
+        tracks.append(
+            {
+                "track": track,
+                "first": first,
+                "last": max(first, last),  # type: ignore[type-var]
+                "box": [float(v) for v in box],  # type: ignore[union-attr]
+                "mask_box": [float(v) for v in head],  # type: ignore[union-attr]
+                "score": round(float(score), 3) if isinstance(score, (int, float)) else None,
+            }
+        )
+    return sorted(tracks, key=lambda t: (t["first"], t["track"]))
+
+
+def _four(value: object) -> bool:
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) == 4
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    )
 
 
 def _load_edits(path: Path) -> Edits:
@@ -208,7 +281,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def _walk(folder: Path, out: Path, skipped: list[str]) -> list[Item]:
-    """Every photo in the folder (by content), sorted; outputs mirror its layout inside `out`."""
+    """Every photo and video in the folder (by content), sorted; outputs mirror its layout in `out`."""
     items: list[Item] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -216,19 +289,22 @@ def _walk(folder: Path, out: Path, skipped: list[str]) -> list[Item]:
             path = Path(root) / name
             if name.startswith(".") or ".unseen." in name or not path.is_file() or not _inside(path, folder):
                 continue
-            try:
-                fmt = sniff_format(path)
-            except UnseenError:
-                skipped.append(path.relative_to(folder).as_posix())
-                continue
             rel = path.relative_to(folder)
-            target = default_output(path, fmt.suffix, out / rel.parent)
-            items.append(Item(id=len(items), source=path, output=target, name=rel.as_posix()))
+            kind = "image"
+            try:
+                suffix = sniff_format(path).suffix
+            except UnseenError:
+                if not is_video(path):
+                    skipped.append(rel.as_posix())
+                    continue
+                kind, suffix = "video", path.suffix.lower() or ".mp4"  # as `unseen` names it
+            target = default_output(path, suffix, out / rel.parent)
+            items.append(Item(id=len(items), source=path, output=target, name=rel.as_posix(), kind=kind))
     return items
 
 
 def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | None:
-    """The photos `unseen batch` recorded in its manifest in `out`, when there is one; else None.
+    """The photos and videos `unseen batch` recorded in its manifest in `out`, if any; else None.
 
     Read only. Rows outside the reviewed folder or the output folder are ignored, so a manifest
     cannot send the server to read or write anywhere else.
@@ -241,29 +317,40 @@ def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | 
     try:
         with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
             rows = db.execute(
-                "SELECT rel, state, kind, output, faces, verdict FROM files ORDER BY rel"
+                "SELECT rel, state, kind, output, faces, verdict, report FROM files ORDER BY rel"
             ).fetchall()
     except sqlite3.Error:
         return None
     items: list[Item] = []
-    for rel_raw, state, kind, output_raw, faces, verdict in rows:
+    for rel_raw, state, kind, output_raw, faces, verdict, report in rows:
         rel, output = _text(rel_raw), _text(output_raw)
         src = folder / rel
-        if kind != "image" or not src.is_file() or not _inside(src, folder):
+        if kind not in ("image", "video") or not src.is_file() or not _inside(src, folder):
             skipped.append(rel)
             continue
         dst = out / output if output else default_output(src, src.suffix, out / Path(rel).parent)
         if not _inside(dst.parent, out):
             skipped.append(rel)
             continue
-        item = Item(id=len(items), source=src, output=dst, name=Path(rel).as_posix())
+        item = Item(id=len(items), source=src, output=dst, name=Path(rel).as_posix(), kind=kind)
         item.verdict = (verdict or "written") if state == State.DONE else _STATES.get(state, item.verdict)
         item.face_count = faces if isinstance(faces, int) else None
+        if kind == "video":  # a refused run's report names its tracks too
+            item.tracks = tracks_from(_report_faces(report))
         items.append(item)
     return items
 
 
 _STATES = {"failed": "failed", "refused": "refused", "pending": "not exported", "running": "not exported"}
+
+
+def _report_faces(report: object) -> list[dict[str, Any]]:
+    """The `faces` of a report the manifest holds as JSON; nothing when it is odd."""
+    try:
+        faces = json.loads(report)["faces"] if isinstance(report, (str, bytes)) else []
+    except (ValueError, TypeError, KeyError):
+        return []
+    return [f for f in faces if isinstance(f, dict)] if isinstance(faces, list) else []
 
 
 def _text(value: object) -> str:

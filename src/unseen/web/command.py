@@ -17,19 +17,20 @@ EXIT_OK, EXIT_USAGE = 0, 1
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="unseen review",
-        description="Review the masks of a folder of photos in your browser: add missed faces, remove "
-        "false masks, change the mask style, then export through the same verified pipeline. The "
+        description="Review the masks of a folder of photos and videos in your browser: add missed "
+        "faces, remove false masks, switch a video's face tracks off or on, mask a face over a range of "
+        "frames, change the mask style, then export through the same verified pipeline. The "
         "server listens on 127.0.0.1 only and needs the one-time link it prints. Reviewing a batch's "
         "output folder: give the mask options the batch was run with.",
     )
-    p.add_argument("folder", type=Path, metavar="FOLDER", help="the photos (never written to)")
+    p.add_argument("folder", type=Path, metavar="FOLDER", help="the photos and videos (never written to)")
     p.add_argument(
         "-o",
         "--output",
         type=Path,
         help="output folder: a batch's, or where to write (default: FOLDER-unseen)",
     )
-    add_settings_arguments(p, video=False, force=False)
+    add_settings_arguments(p, force=False)
     p.add_argument("--no-browser", action="store_true", help="print the link only; open it yourself")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     return p
@@ -59,8 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
     catalog = server.catalog
+    videos = sum(item.kind == "video" for item in catalog.items)
     print(
-        f"reviewing {len(catalog)} photo(s) in {catalog.folder}; outputs and edits go to {catalog.out}",
+        f"reviewing {len(catalog) - videos} photo(s) and {videos} video(s) in {catalog.folder}; "
+        f"outputs and edits go to {catalog.out}",
         flush=True,
     )
     print(

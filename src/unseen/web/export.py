@@ -2,17 +2,20 @@
 
 Runs in one background thread so the page stays responsive and can show progress; verification
 is whatever the catalog's settings say (on by default), and refusals are reported, never hidden.
+A video goes through `anonymize_video` with the person's edits; its report's face tracks become
+what the editor's timeline shows.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from unseen.edits import Edits
 from unseen.errors import UnseenError, VerificationFailed
 from unseen.pipeline import anonymize_file
-from unseen.types import Report
+from unseen.types import MaskStyle, Report
 from unseen.web.catalog import Catalog, Item
 
 
@@ -24,6 +27,7 @@ class ExportStatus:
     total: int = 0
     done: int = 0
     results: list[dict[str, Any]] = field(default_factory=list)
+    frames: tuple[int, int | None] | None = None  # video being written: frames done, of how many
 
     def as_dict(self) -> dict[str, Any]:
         refused = sum(1 for r in self.results if r["verdict"] == "refused")
@@ -35,6 +39,7 @@ class ExportStatus:
             "refused": refused,
             "failed": failed,
             "results": list(self.results),
+            "frames": list(self.frames) if self.frames else None,
         }
 
 
@@ -76,6 +81,7 @@ class Exporter:
                 with self._lock:
                     self.status.results.append(result)
                     self.status.done += 1
+                    self.status.frames = None
         finally:
             with self._lock:
                 self.status.running = False
@@ -88,17 +94,22 @@ class Exporter:
             item.output.parent.mkdir(parents=True, exist_ok=True)
             with item.lock:
                 edits, version = item.edits, item.version
-            report = anonymize_file(
-                item.source,
-                item.output,
-                catalog.settings,
-                detector=catalog.detector,
-                verifier=catalog.verifier,
-                edits=edits,
-            )
+            if item.kind == "video":
+                report = self._video(item, edits)
+            else:
+                report = anonymize_file(
+                    item.source,
+                    item.output,
+                    catalog.settings,
+                    detector=catalog.detector,
+                    verifier=catalog.verifier,
+                    edits=edits,
+                )
         except VerificationFailed as error:
             refused = error.report if isinstance(error.report, Report) else None
             item.verdict = "refused"
+            if refused is not None and item.kind == "video" and not item.tracks:
+                catalog.take_report(item, refused.faces)  # the tracks to correct, though nothing was written
             return {
                 **result,
                 "verdict": "refused",
@@ -111,7 +122,24 @@ class Exporter:
         item.verdict = report.verdict
         item.face_count = report.face_count
         item.exported_version = version
+        if item.kind == "video":
+            catalog.take_report(item, report.faces)
         return {**result, "verdict": report.verdict, "faces": report.face_count, "message": ""}
+
+    def _video(self, item: Item, edits: Edits) -> Report:
+        from unseen.media.video import anonymize_video
+
+        settings = self.catalog.settings
+        if edits.mask:
+            settings = replace(settings, mask=MaskStyle(edits.mask))
+
+        def progress(done: int, total: int | None) -> None:
+            with self._lock:
+                self.status.frames = (done, total)
+
+        return anonymize_video(
+            item.source, item.output, settings, detector=self.catalog.detector, progress=progress, edits=edits
+        )
 
 
 def _short(message: str, item: Item) -> str:

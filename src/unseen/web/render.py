@@ -1,8 +1,10 @@
-"""Pictures for the browser: masked previews and thumbnails, and the original on request.
+"""Pictures for the browser: masked previews, video frames and thumbnails, the original on request.
 
 Masks are applied at full resolution before any scaling, so no picture of a masked item ever
-leaves the server with a detected face bare. Everything is encoded in memory: masked thumbnails
-are cached in memory only, originals are never cached or written anywhere.
+leaves the server with a detected face bare. A video's frames come from its written output
+(masked and verified); before there is one, from the input masked with the faces the detector
+finds on that frame. Everything is encoded in memory: masked thumbnails are cached in memory
+only, originals are never cached or written anywhere.
 """
 
 from __future__ import annotations
@@ -11,20 +13,27 @@ import io
 import threading
 from collections import OrderedDict
 from dataclasses import replace
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image as PILImage
 
+from unseen.edits import Edits
 from unseen.errors import UnseenError
 from unseen.media.image import load_image
+from unseen.pipeline import find_faces
 from unseen.redact import apply_masks
-from unseen.types import Image, MaskStyle
+from unseen.types import Detections, Image, MaskStyle
 from unseen.web.catalog import Catalog, Item
 
 THUMB_SIDE = 320
 PREVIEW_SIDE = 1600
 THUMB_CACHE = 2000  # ~15 kB each: a 1,000-photo folder fits
+
+
+class NoSuchFrame(LookupError):
+    """A frame number past the end of the video."""
 
 
 def fit(image: Image, side: int) -> Image:
@@ -48,23 +57,52 @@ class Renderer:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._thumbs: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._thumbs: OrderedDict[tuple[int, int, int | None], bytes] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _mask(self, pixels: Image, detections: Detections, edits: Edits) -> Image:
+        settings = self.catalog.settings
+        if edits.mask:
+            settings = replace(settings, mask=MaskStyle(edits.mask))
+        return apply_masks(pixels, detections, settings.mask, settings.shape, settings.grow)
 
     def masked(self, item: Item) -> Image:
         """The item with the current detections and edits masked: what export will start from."""
+        if item.kind == "video":
+            return self.masked_frame(item, 0)
         detections = item.edits.apply(self.catalog.detections(item))
-        settings = self.catalog.settings
-        if item.edits.mask:
-            settings = replace(settings, mask=MaskStyle(item.edits.mask))
-        pixels = self.catalog.pixels(item)
-        return apply_masks(pixels, detections, settings.mask, settings.shape, settings.grow)
+        return self._mask(self.catalog.pixels(item), detections, item.edits)
+
+    def masked_frame(self, item: Item, index: int) -> Image:
+        """Frame `index` of a video, masked: the output's frame, with the masks added since it was
+        written; before there is an output, the input's frame with the faces found on it and the
+        person's masks."""
+        edits = item.edits
+        shown = self.catalog.video_shown(item)
+        pixels = self._frame(shown, index)
+        if shown == item.output:
+            if item.output_is_current():
+                return pixels
+            found = Detections.empty()
+        else:
+            with self.catalog.detect_lock:
+                found = find_faces(pixels, self.catalog.settings, self.catalog.detector)
+        return self._mask(pixels, Detections.merge([edits.apply(found), ranges_at(edits, index)]), edits)
+
+    def _frame(self, path: Path, index: int) -> Image:
+        pixels = self.catalog.frames.frame(path, index)
+        if pixels is None:
+            raise NoSuchFrame(index)
+        return pixels
 
     def preview(self, item: Item) -> bytes:
         return jpeg(fit(self.masked(item), PREVIEW_SIDE))
 
+    def frame(self, item: Item, index: int) -> bytes:
+        return jpeg(fit(self.masked_frame(item, index), PREVIEW_SIDE))
+
     def thumbnail(self, item: Item) -> bytes:
-        key = (item.id, item.version)
+        key = (item.id, item.version, item.exported_version)
         with self._lock:
             if key in self._thumbs:
                 self._thumbs.move_to_end(key)
@@ -78,13 +116,24 @@ class Renderer:
 
     def _thumb_source(self, item: Item) -> Image:
         """The written output when it is current (already masked and verified), else a fresh render."""
-        if item.version == 0 and item.output_is_current():
+        if item.version == 0 and item.output_is_current() and item.kind == "image":
             try:
                 return load_image(item.output, self.catalog.settings.max_pixels).pixels
             except UnseenError:
                 pass  # an odd output file: render from the input instead
         return self.masked(item)
 
-    def original(self, item: Item, small: bool = False) -> bytes:
-        """The unmasked input, scaled for the screen; sent only on an explicit request, never kept."""
-        return jpeg(fit(self.catalog.pixels(item), THUMB_SIDE if small else PREVIEW_SIDE))
+    def original(self, item: Item, small: bool = False, index: int = 0) -> bytes:
+        """The unmasked input (a video's frame `index`), scaled for the screen; sent only on an
+        explicit request, never kept."""
+        pixels = self._frame(item.source, index) if item.kind == "video" else self.catalog.pixels(item)
+        return jpeg(fit(pixels, THUMB_SIDE if small else PREVIEW_SIDE))
+
+
+def ranges_at(edits: Edits, index: int) -> Detections:
+    """The masks the person added over frame ranges that hold frame `index`, as face boxes."""
+    boxes = [r["box"] for r in edits.added_ranges if r["first"] <= index <= r["last"]]  # type: ignore[operator]
+    if not boxes:
+        return Detections.empty()
+    found = Detections(np.asarray(boxes, np.float32).reshape(-1, 4), np.ones(len(boxes), np.float32))
+    return found.with_source("review")

@@ -17,19 +17,18 @@ import secrets
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from math import isfinite
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from unseen.detect import Detector
-from unseen.edits import Edits
 from unseen.errors import UnseenError
 from unseen.settings import Settings
 from unseen.types import MaskStyle
 from unseen.web.catalog import Catalog, Item
+from unseen.web.corrections import edits_from
 from unseen.web.export import Exporter
-from unseen.web.render import Renderer
+from unseen.web.render import NoSuchFrame, Renderer
 
 if TYPE_CHECKING:
     from unseen.verify import Verifier
@@ -43,7 +42,7 @@ STATIC = {
 }
 PAGE_SIZE, MAX_PAGE_SIZE = 48, 200
 MAX_BODY = 256 * 1024
-MAX_BOXES = 2000
+MAX_FRAME = 10**8  # frame numbers past this are refused before any file is opened
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -54,7 +53,7 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-ITEM_ROUTE = re.compile(r"/api/items/(\d{1,9})(?:/(thumb|preview|original|edits))?")
+ITEM_ROUTE = re.compile(r"/api/items/(\d{1,9})(?:/(thumb|preview|original|frame|edits))?")
 
 
 class ReviewServer(ThreadingHTTPServer):
@@ -182,11 +181,18 @@ class Handler(BaseHTTPRequestHandler):
             if match.group(2) is None:
                 return self._json(self._detail(item))
             renderer, kind = self.server.renderer, match.group(2)
+            index = _int(query, "i", 0, 0, MAX_FRAME)
+            if kind == "frame" and item.kind != "video":
+                return self._fail(HTTPStatus.NOT_FOUND)
             if kind == "original":
-                body = renderer.original(item, small="small" in query)
+                body = renderer.original(item, small="small" in query, index=index)
+            elif kind == "frame":
+                body = renderer.frame(item, index)
             else:
                 body = renderer.thumbnail(item) if kind == "thumb" else renderer.preview(item)
             return self._send(200, body, "image/jpeg")
+        except NoSuchFrame:
+            return self._fail(HTTPStatus.NOT_FOUND, "no such frame")
         except UnseenError as error:
             return self._unusable(item, error)
 
@@ -215,19 +221,48 @@ class Handler(BaseHTTPRequestHandler):
         }
 
     def _detail(self, item: Item) -> dict[str, Any]:
-        masks = self.server.catalog.masks(item)  # runs detection first, which sets the size
+        catalog = self.server.catalog
+        video: dict[str, Any] = {}
+        if item.kind == "video":
+            video = self._video_detail(item)  # opens the video first, which sets the size
+        masks = catalog.masks(item)  # a photo: runs detection first, which sets the size
         return {
             **_summary(item),
             "width": item.width,
             "height": item.height,
-            "total": len(self.server.catalog),
+            "total": len(catalog),
             "mask": item.edits.mask,
-            "default_mask": self.server.catalog.settings.mask.value,
-            "shape": self.server.catalog.settings.shape.value,
+            "default_mask": catalog.settings.mask.value,
+            "shape": catalog.settings.shape.value,
             "styles": [m.value for m in MaskStyle],
             "added": [list(b) for b in item.edits.added],
             "removed": [list(b) for b in item.edits.removed],
             "masks": masks,
+            **video,
+        }
+
+    def _video_detail(self, item: Item) -> dict[str, Any]:
+        """Size, frames, rate, the last run's face tracks, and the person's track and range edits."""
+        catalog = self.server.catalog
+        _, _, frames, fps = catalog.video_size(item)
+        edits = item.edits
+        off = set(edits.tracks_off)
+        tracks = [{**t, "off": t["track"] in off} for t in item.tracks]
+        known = {t["track"] for t in tracks}
+        # switched off in an earlier session, but not in the report at hand: still listed, to undo
+        tracks += [{"track": t, "first": None, "last": None, "box": None, "mask_box": None,
+                    "score": None, "off": True} for t in sorted(off - known)]  # fmt: skip
+        ranges = catalog.mask_entries("range", [r["box"] for r in edits.added_ranges],  # type: ignore[misc]
+                                      [None] * len(edits.added_ranges), item)  # fmt: skip
+        for entry, chosen in zip(ranges, edits.added_ranges, strict=True):
+            entry.update(first=chosen["first"], last=chosen["last"])
+        return {
+            "frames": frames,
+            "fps": fps,
+            "shows": "output" if catalog.video_shown(item) == item.output else "input",
+            "tracks": tracks,
+            "tracks_off": sorted(off),
+            "added_ranges": ranges,
         }
 
     # -- POST -------------------------------------------------------------------------------------
@@ -259,36 +294,21 @@ class Handler(BaseHTTPRequestHandler):
         item = self._item(match)
         if item is None:
             return
+        catalog = self.server.catalog
         try:
-            self.server.catalog.detections(item)
-            edits = self._edits(item, body)
+            frames = None
+            if item.kind == "video":
+                frames = catalog.video_size(item)[2]
+            else:
+                catalog.detections(item)  # sets the size
+            size = (item.width, item.height)
+            edits = edits_from(body, item.edits, size, catalog.face_box_for, frames)
         except UnseenError as error:
             return self._unusable(item, error)
         except (TypeError, ValueError) as error:
             return self._fail(HTTPStatus.BAD_REQUEST, str(error))
         self.server.catalog.save_edits(item, edits)
         return self._json(self._detail(item))
-
-    def _edits(self, item: Item, body: dict[str, Any]) -> Edits:
-        """The person's new corrections from the page, checked and clipped to the photo."""
-        size = (item.width, item.height)
-        added = [_box(b, size) for b in _list(body.get("added", []))]
-        removed = [_box(b, size) for b in _list(body.get("removed", []))]
-        if body.get("add_mask") is not None:
-            added.append(_box(self.server.catalog.face_box_for(_box(body["add_mask"], size)), None))
-        mask = body.get("mask")
-        if mask is not None:
-            mask = MaskStyle(mask).value
-        if len(added) > MAX_BOXES or len(removed) > MAX_BOXES:
-            raise ValueError("too many masks")
-        old = item.edits
-        return Edits(
-            added=added,
-            removed=removed,
-            mask=mask,
-            tracks_off=list(old.tracks_off),
-            added_ranges=list(old.added_ranges),
-        )
 
     def _export(self, body: dict[str, Any]) -> None:
         catalog, exporter = self.server.catalog, self.server.exporter
@@ -308,6 +328,7 @@ def _summary(item: Item) -> dict[str, Any]:
     return {
         "id": item.id,
         "name": item.name,
+        "kind": item.kind,
         "verdict": item.verdict,
         "faces": item.face_count,
         "edited": not item.edits.is_empty(),
@@ -323,27 +344,3 @@ def _int(query: dict[str, list[str]], name: str, default: int, low: int, high: i
     except ValueError:
         value = default
     return min(max(value, low), high)
-
-
-def _list(value: object) -> list[Any]:
-    if not isinstance(value, list) or len(value) > MAX_BOXES:
-        raise ValueError("expected a list of boxes")
-    return value
-
-
-def _box(value: object, size: tuple[int, int] | None) -> tuple[float, float, float, float]:
-    """Four finite numbers, ordered, clipped to the photo when its size is given."""
-    if not isinstance(value, (list, tuple)) or len(value) != 4:
-        raise ValueError("a box is [x1, y1, x2, y2]")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and isfinite(v) for v in value):
-        raise ValueError("a box holds four finite numbers")
-    x1, y1, x2, y2 = (float(v) for v in value)
-    x1, x2 = sorted((x1, x2))
-    y1, y2 = sorted((y1, y2))
-    if size is not None:
-        w, h = size
-        x1, x2 = min(max(x1, 0.0), w), min(max(x2, 0.0), w)
-        y1, y2 = min(max(y1, 0.0), h), min(max(y2, 0.0), h)
-    if x2 - x1 < 1 or y2 - y1 < 1:
-        raise ValueError("a box must be at least one pixel wide and high")
-    return (round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1))

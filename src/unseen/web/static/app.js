@@ -3,7 +3,12 @@
 (() => {
   const token = new URLSearchParams(location.search).get("token") || "";
   const $ = (id) => document.getElementById(id);
-  const state = { page: 0, pages: 1, size: 48, item: null, undo: [], hover: null, peeking: false, drag: null };
+  const state = {
+    page: 0, pages: 1, size: 48, item: null, undo: [], hover: null, peeking: false, drag: null,
+    // video: the frame shown, the frames a drawn mask covers, playback and the one frame in flight
+    frame: 0, range: null, playing: false, loading: false, wanted: false, started: 0,
+  };
+  const isVideo = () => !!state.item && state.item.kind === "video";
 
   const url = (path, extra = "") => `${path}?token=${encodeURIComponent(token)}${extra}`;
 
@@ -33,7 +38,10 @@
     status.classList.toggle("bad", bad);
   }
 
-  const faces = (n) => (n === null || n === undefined ? "faces: not checked yet" : `${n} face${n === 1 ? "" : "s"}`);
+  const faces = (n, kind = "image") => {
+    if (n === null || n === undefined) return kind === "video" ? "faces: not tracked yet" : "faces: not checked yet";
+    return `${n} face${kind === "video" ? " track" : ""}${n === 1 ? "" : "s"}`;
+  };
 
   // -- routing: #page/N, #item/ID -----------------------------------------------------------------
   function route() {
@@ -46,6 +54,7 @@
   // -- grid ---------------------------------------------------------------------------------------
   async function showGrid(page) {
     setPeek(false);
+    play(false);
     $("editor-view").hidden = true;
     $("grid-view").hidden = false;
     let data;
@@ -56,8 +65,8 @@
     }
     Object.assign(state, { page: data.page, pages: data.pages, size: data.size });
     $("where").textContent = `${data.folder} \u2192 ${data.out}`;
-    const skipped = data.skipped ? ` \u00b7 ${data.skipped} other file(s) left out: not photos (videos cannot be reviewed yet)` : "";
-    $("page-info").textContent = `page ${data.page + 1} of ${data.pages} \u00b7 ${data.total} photos${skipped}`;
+    const skipped = data.skipped ? ` \u00b7 ${data.skipped} other file(s) left out: neither photos nor videos` : "";
+    $("page-info").textContent = `page ${data.page + 1} of ${data.pages} \u00b7 ${data.total} photos and videos${skipped}`;
     $("prev-page").disabled = data.page === 0;
     $("next-page").disabled = data.page >= data.pages - 1;
     pending(data.pending);
@@ -69,7 +78,7 @@
   }
 
   function card(item) {
-    const li = el("li", "card");
+    const li = el("li", `card ${item.kind}`);
     li.dataset.id = item.id;
     const link = el("a");
     link.href = `#item/${item.id}`;
@@ -95,7 +104,8 @@
 
   function meta(item) {
     const node = el("div", "meta");
-    node.append(el("span", `verdict ${item.verdict.replace(/\W/g, "-")}`, item.verdict), el("span", "faces", faces(item.faces)));
+    if (item.kind === "video") node.append(el("span", "badge", "video"));
+    node.append(el("span", `verdict ${item.verdict.replace(/\W/g, "-")}`, item.verdict), el("span", "faces", faces(item.faces, item.kind)));
     if (item.edited) node.append(el("span", "edited", "edited"));
     return node;
   }
@@ -120,6 +130,7 @@
     $("editor-view").hidden = false;
     if (!state.item || state.item.id !== id) state.undo = [];
     setPeek(false);
+    play(false);
     $("title").textContent = "looking for faces\u2026";
     try {
       show(await api(`/api/items/${id}`));
@@ -129,12 +140,24 @@
   }
 
   function show(item) {
+    const same = state.item && state.item.id === item.id && state.item.kind === item.kind;
     state.item = item;
     state.hover = null;
-    $("title").textContent = `${item.id + 1}/${item.total} \u00b7 ${item.name} \u00b7 ${faces(item.faces)} \u00b7 ${item.verdict}`;
+    $("title").textContent = `${item.id + 1}/${item.total} \u00b7 ${item.name} \u00b7 ${faces(item.faces, item.kind)} \u00b7 ${item.verdict}`;
     const picture = $("picture");
-    picture.src = url(`/api/items/${item.id}/preview`, `&v=${item.version}`);
     picture.alt = `${item.name}, masked`;
+    $("player").hidden = item.kind !== "video";
+    $("stage").classList.toggle("video", item.kind === "video");
+    $("stage").style.setProperty("--aspect", item.width / item.height);
+    $("photo-help").hidden = item.kind === "video";
+    if (item.kind === "video") {
+      if (!same) {
+        Object.assign(state, { frame: 0, range: null, loading: false, wanted: false });
+      }
+      showVideo(item);
+    } else {
+      picture.src = pictureUrl();
+    }
     const style = $("style");
     style.replaceChildren(el("option", "", `default (${item.default_mask})`), ...item.styles.map((s) => el("option", "", s)));
     style.options[0].value = "";
@@ -158,6 +181,7 @@
     const item = state.item;
     const overlay = $("overlay");
     overlay.replaceChildren();
+    if (item.kind === "video") drawVideoMasks(overlay);
     for (const mask of item.masks) {
       const node = el("div", `mask ${mask.kind} ${item.shape}`);
       place(node, mask.mask_box);
@@ -174,7 +198,13 @@
     }
   }
 
-  const current = () => ({ added: state.item.added, removed: state.item.removed, mask: state.item.mask });
+  function current() {
+    const item = state.item;
+    const now = { added: item.added, removed: item.removed, mask: item.mask };
+    if (item.kind !== "video") return now;
+    const ranges = item.added_ranges.map((r) => ({ box: r.box, first: r.first, last: r.last }));
+    return { ...now, tracks_off: item.tracks_off, added_ranges: ranges };
+  }
 
   async function change(next, remember = true) {
     const before = current();
@@ -210,6 +240,15 @@
     if (state.item && id >= 0 && id < state.item.total) location.hash = `#item/${id}`;
   }
 
+  // what the picture shows: the masked preview or frame, or the original only when asked
+  function pictureUrl() {
+    const item = state.item;
+    const frame = isVideo() ? `&i=${state.frame}` : "";
+    if (state.peeking) return url(`/api/items/${item.id}/original`, frame);
+    const what = isVideo() ? "frame" : "preview";
+    return url(`/api/items/${item.id}/${what}`, `&v=${item.version}${frame}`);
+  }
+
   function setPeek(on) {
     const peeking = on && !!state.item && !$("editor-view").hidden;
     const changed = peeking !== state.peeking;
@@ -220,9 +259,185 @@
     $("overlay").hidden = state.peeking;
     $("peek").textContent = state.peeking ? "Masked" : "Original";
     if (!item || !changed) return;
-    $("picture").src = state.peeking
-      ? url(`/api/items/${item.id}/original`)
-      : url(`/api/items/${item.id}/preview`, `&v=${item.version}`);
+    if (isVideo()) loadFrame();
+    else $("picture").src = pictureUrl();
+  }
+
+  // -- video: frames, playback, timeline, tracks and masks over frame ranges ------------------------
+  function showVideo(item) {
+    state.frame = Math.min(state.frame, item.frames - 1);
+    if (!state.range) state.range = { first: 0, last: item.frames - 1 };
+    state.range.first = Math.min(state.range.first, item.frames - 1);
+    state.range.last = Math.min(state.range.last, item.frames - 1);
+    $("scrub").max = item.frames - 1;
+    const notes = {
+      input: "Not exported yet: each frame is masked with the faces found on it alone. Export to track faces through the clip.",
+      output: item.current ? "" : "Your changes are not in the written video yet: masks you add show here at once, "
+        + "tracks switched off stay masked here until you export.",
+    };
+    $("video-note").textContent = notes[item.shows] || "";
+    drawTimeline();
+    seek(state.frame, true);
+  }
+
+  const clampFrame = (i) => Math.max(0, Math.min(state.item.frames - 1, i));
+
+  function seek(i, reload = false) {
+    if (!isVideo()) return;
+    const frame = clampFrame(i);
+    if (frame === state.frame && !reload) return;
+    state.frame = frame;
+    $("scrub").value = frame;
+    const seconds = (frame / state.item.fps).toFixed(2);
+    $("frame-info").textContent = `frame ${frame + 1} of ${state.item.frames} \u00b7 ${seconds} s`;
+    drawMasks();
+    drawPlayhead();
+    loadFrame();
+  }
+
+  // one frame in flight at a time: scrubbing asks for the latest position once the last one is in
+  function loadFrame() {
+    if (state.loading) {
+      state.wanted = true;
+      return;
+    }
+    const picture = $("picture");
+    const next = pictureUrl();
+    if (picture.getAttribute("src") === next && picture.complete) return; // no load event would come
+    state.loading = true;
+    state.started = performance.now();
+    picture.src = next;
+  }
+
+  function frameLoaded() {
+    const waited = state.loading;
+    state.loading = false;
+    if (!isVideo() || !waited) return;
+    if (state.wanted) {
+      state.wanted = false;
+      return loadFrame();
+    }
+    if (!state.playing) return;
+    if (state.frame >= state.item.frames - 1) return play(false);
+    const wait = Math.max(0, 1000 / state.item.fps - (performance.now() - state.started));
+    setTimeout(() => state.playing && seek(state.frame + 1), wait);
+  }
+
+  function play(on) {
+    state.playing = on && isVideo();
+    $("play").textContent = state.playing ? "Pause" : "Play";
+    if (state.playing) {
+      if (state.frame >= state.item.frames - 1) seek(0);
+      else if (!state.loading) seek(state.frame + 1);
+    }
+  }
+
+  function setRange(end) {
+    const range = state.range;
+    range[end] = state.frame;
+    if (range.first > range.last) [range.first, range.last] = end === "first" ? [range.first, range.first] : [range.last, range.last];
+    drawTimeline();
+  }
+
+  const frames = (first, last) => (first === last ? `frame ${first + 1}` : `frames ${first + 1}\u2013${last + 1}`);
+
+  function lane(cls, first, last, title, onClick) {
+    const node = el("div", "lane");
+    if (first !== null && first !== undefined) {
+      const bar = el(onClick ? "button" : "div", `bar ${cls}`);
+      const total = state.item.frames;
+      Object.assign(bar.style, { left: pct(first, total), width: pct(last - first + 1, total) });
+      bar.title = title;
+      if (onClick) bar.addEventListener("click", onClick);
+      node.append(bar);
+    }
+    node.append(el("div", "playhead"));
+    return node;
+  }
+
+  function drawTimeline() {
+    const item = state.item;
+    const rows = [];
+    const row = (cls, label, laneNode) => {
+      const node = el("div", `row ${cls}`);
+      node.append(el("span", "label", label), laneNode);
+      rows.push(node);
+      return node;
+    };
+    const { first, last } = state.range;
+    $("range-info").textContent = frames(first, last);
+    row("chosen", "drawn masks cover", lane("chosen", first, last, frames(first, last)));
+    item.tracks.forEach((track, index) => {
+      const where = track.first === null ? "not in the last run" : frames(track.first, track.last);
+      const action = track.off ? "switched off: click to mask it again" : "click to switch it off";
+      const off = track.off ? " off" : "";
+      const name = `face ${index + 1}`; // in order of appearance; the report's track number is in the title
+      const node = row(`track${off}`, `${name}${track.off ? " (off)" : ""}`,
+        lane(`track${off}`, track.first, track.last, `${name} (track ${track.track}), ${where}: ${action}`, () => toggleTrack(track)));
+      node.dataset.track = track.track;
+      if (track.first === null) {
+        const on = el("button", "", "switch on");
+        on.addEventListener("click", () => toggleTrack(track));
+        node.lastChild.append(on);
+      }
+    });
+    item.added_ranges.forEach((range, index) => {
+      const node = row("range", `mask ${index + 1}`,
+        lane("range", range.first, range.last, `added mask, ${frames(range.first, range.last)}: click to delete it`, () => deleteRange(index)));
+      node.dataset.range = index;
+    });
+    if (!item.tracks.length && item.shows === "output") rows.push(el("p", "note", "No face tracks in the report of this video's last run."));
+    $("timeline").replaceChildren(...rows);
+    drawPlayhead();
+  }
+
+  function drawPlayhead() {
+    const left = pct(state.frame + 0.5, state.item.frames);
+    for (const node of $("timeline").querySelectorAll(".playhead")) node.style.left = left;
+  }
+
+  function drawVideoMasks(overlay) {
+    const item = state.item;
+    const at = state.frame;
+    item.added_ranges.forEach((range, index) => {
+      if (at < range.first || at > range.last) return;
+      const node = el("div", `mask added range ${item.shape}`);
+      place(node, range.mask_box);
+      node.title = `added mask, ${frames(range.first, range.last)}: click to delete it`;
+      node.addEventListener("pointerdown", (event) => event.stopPropagation());
+      node.addEventListener("click", (event) => {
+        event.stopPropagation();
+        deleteRange(index);
+      });
+      overlay.append(node);
+    });
+    item.tracks.forEach((track, index) => {
+      if (track.first !== at || !track.mask_box) return; // where the track starts: its first box is known
+      const node = el("div", `mask track${track.off ? " off" : ""} ${item.shape}`);
+      place(node, track.mask_box);
+      node.title = `face ${index + 1} starts here: click to switch it ${track.off ? "on" : "off"}`;
+      node.addEventListener("pointerdown", (event) => event.stopPropagation());
+      node.addEventListener("click", (event) => {
+        event.stopPropagation();
+        toggleTrack(track);
+      });
+      overlay.append(node);
+    });
+  }
+
+  function toggleTrack(track) {
+    const next = current();
+    const off = new Set(next.tracks_off);
+    if (off.has(track.track)) off.delete(track.track);
+    else off.add(track.track);
+    next.tracks_off = [...off].sort((a, b) => a - b);
+    return change(next);
+  }
+
+  function deleteRange(index) {
+    const next = current();
+    next.added_ranges = next.added_ranges.filter((_, i) => i !== index);
+    return change(next);
   }
 
   // dragging on the photo adds a mask over the dragged rectangle
@@ -257,14 +472,16 @@
       state.drag = null;
       band.hidden = true;
       if (!drag || Math.hypot(event.clientX - drag.x, event.clientY - drag.y) < 6) return;
-      change({ ...current(), add_mask: dragged(drag.start, toImage(event)) });
+      const region = dragged(drag.start, toImage(event));
+      if (isVideo()) change({ ...current(), add_range: { region, first: state.range.first, last: state.range.last } });
+      else change({ ...current(), add_mask: region });
     });
   }
 
   // -- export -------------------------------------------------------------------------------------
-  async function startExport() {
+  async function startExport(ids) {
     try {
-      await api("/api/export", {});
+      await api("/api/export", ids ? { ids } : {});
     } catch (error) {
       return say(error.message, true);
     }
@@ -273,7 +490,8 @@
 
   async function pollExport() {
     const status = await api("/api/export");
-    say(`exporting ${status.done}/${status.total}\u2026`);
+    const frames = status.frames ? ` (frame ${status.frames[0]}${status.frames[1] ? ` of ${status.frames[1]}` : ""})` : "";
+    say(`exporting ${status.done}/${status.total}${frames}\u2026`);
     if (status.running) return setTimeout(pollExport, 400);
     const written = status.results.filter((r) => r.verdict === "verified" || r.verdict === "unverified").length;
     const summary = `${written} written, ${status.refused} refused, ${status.failed} failed`;
@@ -289,6 +507,7 @@
     );
     $("results").hidden = false;
     if ($("editor-view").hidden) showGrid(state.page);
+    else if (state.item) openItem(state.item.id); // a video's new tracks and frames
   }
 
   // -- keys and buttons ---------------------------------------------------------------------------
@@ -299,6 +518,23 @@
       return undo();
     }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.id === "scrub" && event.key.startsWith("Arrow")) return; // the slider steps itself
+    const video = isVideo();
+    const step = event.shiftKey ? 10 : 1;
+    const videoActions = {
+      " ": () => play(!state.playing),
+      ArrowLeft: () => seek(state.frame - step),
+      ArrowRight: () => seek(state.frame + step),
+      Home: () => seek(0),
+      End: () => seek(state.item.frames - 1),
+      "[": () => setRange("first"),
+      "]": () => setRange("last"),
+    };
+    if (video && videoActions[event.key] && !(event.target.tagName === "BUTTON" && event.key === " ")) {
+      event.preventDefault();
+      return videoActions[event.key]();
+    }
+    if (isVideo() && ["ArrowLeft", "ArrowRight", " "].includes(event.key)) return;
     const actions = {
       Delete: () => state.hover && state.hover.kind !== "removed" && toggle(state.hover),
       Backspace: () => state.hover && state.hover.kind !== "removed" && toggle(state.hover),
@@ -326,7 +562,23 @@
       event.target.blur(); // back to the keyboard shortcuts
       change({ ...current(), mask: event.target.value || null });
     });
-    $("export").addEventListener("click", startExport);
+    $("export").addEventListener("click", () => startExport());
+    $("export-one").addEventListener("click", () => state.item && startExport([state.item.id]));
+    $("picture").addEventListener("load", frameLoaded);
+    $("picture").addEventListener("error", () => {
+      if (isVideo() && state.loading) say("cannot show this frame", true);
+      frameLoaded();
+    });
+    $("play").addEventListener("click", () => play(!state.playing));
+    $("step-back").addEventListener("click", () => seek(state.frame - 1));
+    $("step-forward").addEventListener("click", () => seek(state.frame + 1));
+    $("scrub").addEventListener("input", (event) => seek(Number(event.target.value)));
+    $("range-from").addEventListener("click", () => setRange("first"));
+    $("range-to").addEventListener("click", () => setRange("last"));
+    $("range-all").addEventListener("click", () => {
+      state.range = { first: 0, last: state.item.frames - 1 };
+      drawTimeline();
+    });
     $("results-close").addEventListener("click", () => ($("results").hidden = true));
     document.addEventListener("keydown", onKey);
     window.addEventListener("hashchange", route);
