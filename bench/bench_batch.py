@@ -1,10 +1,13 @@
 """Batch engines against the sum of single-file runs: files/s, video seconds/s, overhead.
 
     .venv/bin/python bench/bench_batch.py [--photos 12] [--real 12] [--clips 3] [--no-ray]
+                                          [--long 60 --segment 15]
 
 Photos: random-texture JPEGs plus, when ../shared/data/detection is there, that many real photos.
 Videos: synthetic clips (bench/clips.py) when the video module exists. Every run uses the default,
 verified settings. "overhead" is wall time x workers / sum of single-file times: 1.0 is perfect.
+Long video: one generated clip of --long seconds on the 2-node Ray cluster, as one task and in
+segments of --segment seconds (cut at keyframes, joined losslessly), against one single-file run.
 """
 
 from __future__ import annotations
@@ -45,6 +48,15 @@ def make_photos(folder: Path, generated: int, real: int) -> None:
         shutil.copyfile(path, target)
 
 
+def make_long_video(folder: Path, seconds: int) -> float:
+    """One 640x360 clip of `seconds` (keyframes every 250 frames, x264's default); its duration."""
+    from clips import make_clip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    make_clip(folder / "long.mp4", 640, 360, frames=seconds * 30, fps=30)
+    return float(seconds)
+
+
 def make_videos(folder: Path, clips: int) -> float:
     """Synthetic 2-second clips; returns their total duration (0 without a video module)."""
     try:
@@ -59,10 +71,11 @@ def make_videos(folder: Path, clips: int) -> float:
     return 2.0 * clips
 
 
-def single_runs(src: Path, work: Path, settings: Settings) -> float:
+def single_runs(src: Path, work: Path, settings: Settings, warm: bool = True) -> float:
     """Sum of anonymize_file() times, one file after another, models already loaded."""
     files = sorted(p for p in src.rglob("*") if p.is_file())
-    anonymize_file(files[0], work / f"warm{files[0].suffix}", settings)  # load the models
+    if warm:
+        anonymize_file(files[0], work / f"warm{files[0].suffix}", settings)  # load the models
     total = 0.0
     for i, path in enumerate(files):
         start = time.perf_counter()
@@ -87,6 +100,8 @@ def main() -> None:
     p.add_argument("--real", type=int, default=12, help="photos from ../shared/data/detection")
     p.add_argument("--clips", type=int, default=3, help="synthetic 2-second clips")
     p.add_argument("--no-ray", action="store_true")
+    p.add_argument("--long", type=int, default=60, help="seconds of the long clip (0: none; needs Ray)")
+    p.add_argument("--segment", type=float, default=15.0, help="seconds of video per segment task")
     args = p.parse_args()
     settings = Settings()
     load_before = os.getloadavg()[0]
@@ -94,7 +109,8 @@ def main() -> None:
     photos, videos = root / "photos", root / "videos"
     make_photos(photos, args.photos, args.real)
     seconds_of_video = make_videos(videos, args.clips)
-    sets = [("photos", photos, len(list(photos.rglob("*.jpg"))), 0.0)]
+    count = len(list(photos.rglob("*.jpg")))
+    sets = [("photos", photos, count, 0.0)] if count else []
     if seconds_of_video:
         sets.append(("videos", videos, args.clips, seconds_of_video))
 
@@ -126,6 +142,8 @@ def main() -> None:
                 wall, ran = timed_batch(folder, root / "out", settings, **options)
                 assert ran == count, f"{engine}: {ran} of {count} files ran"
                 rows.append((name, engine, count, wall, workers, single, video_seconds))
+        if cluster is not None and args.long:
+            rows += long_video_rows(root, args.long, args.segment, settings, cluster.address)
     finally:
         if cluster is not None:
             cluster.stop()
@@ -140,6 +158,35 @@ def main() -> None:
         rate = f"{video_seconds / wall:.2f}" if video_seconds else "-"
         print(f"| {name} | {engine} | {count} | {wall:.1f} | {count / wall:.2f} | {rate} | "
               f"{wall * workers / single:.2f} |")  # fmt: skip
+
+
+def long_video_rows(
+    root: Path, seconds: int, segment: float, settings: Settings, address: str
+) -> list[tuple[str, str, int, float, int, float, float]]:
+    """One long clip: a single-file run, then on the cluster whole and in segments."""
+    folder = root / "long"
+    duration = make_long_video(folder, seconds)
+    name = f"one {seconds} s video"
+    work = root / "single-long"
+    work.mkdir()
+    from clips import make_clip
+
+    make_clip(work / "warm.mp4", 640, 360, frames=30, fps=30)
+    anonymize_file(work / "warm.mp4", work / "warm.unseen.mp4", settings)  # load the models
+    single = single_runs(folder, work, settings, warm=False)
+    rows = [(name, "single-file run (all cores)", 1, single, 1, single, duration)]
+    engines = (("Ray, 2 nodes, one task", 0.0), (f"Ray, 2 nodes, {segment:g} s segments", segment))
+    for engine, split in engines:
+        out = root / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        start = time.perf_counter()
+        result = run_batch(folder, out, settings, ray_address=address, segment_seconds=split)
+        wall = time.perf_counter() - start
+        row = result.rows[0]
+        assert row.state == "done", f"{engine}: {row.state} {row.error}"
+        print(f"  {engine}: {wall:.1f} s, made by {row.worker}", file=sys.stderr)
+        rows.append((name, engine, 1, wall, 2, single, duration))
+    return rows
 
 
 if __name__ == "__main__":

@@ -117,11 +117,14 @@ def run_batch(
     detector: Detector | None = None,
     on_progress: Callable[[Status], None] | None = None,
     threads_per_worker: int = 1,
+    segment_seconds: float | None = None,
 ) -> BatchResult:
     """Anonymize every photo and video under `src` into the same tree under `out`.
 
     Several local workers keep OpenCV to `threads_per_worker` threads each (0: its default, all
-    cores); see bench/bench_batch.py for why 1.
+    cores); see bench/bench_batch.py for why 1. On Ray, a video longer than 1.5 x
+    `segment_seconds` is split into segments (None: $UNSEEN_SEGMENT_SECONDS, else 60; 0: never);
+    the local pool does each file whole.
     """
     settings = settings or Settings()
     started = time.monotonic()
@@ -165,7 +168,9 @@ def run_batch(
                 if ray_address:
                     from unseen.scale.ray import run_ray
 
-                    run_ray(tasks, ray_address, begin, finish, detector=detector)
+                    run_ray(
+                        tasks, ray_address, begin, finish, detector=detector, segment_seconds=segment_seconds
+                    )
                 else:
                     from unseen.batch.local import run_local
 
@@ -231,7 +236,8 @@ def _plan(
                 attempts=old.attempts if old else 0,
             )
         )
-        tasks.append((entry.size, Task(entry.rel, str(src / entry.rel), str(out / target), settings)))
+        task = Task(entry.rel, str(src / entry.rel), str(out / target), settings, entry.kind)
+        tasks.append((entry.size, task))
     manifest.put(rows)
     tasks.sort(key=lambda item: -item[0])
     return [task for _, task in tasks], unchanged

@@ -9,6 +9,7 @@ import errno
 import os
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class Task:
     src: str
     dst: str
     settings: Settings
+    kind: str = ""  # "image" or "video": a long video may be split into segments on Ray
 
 
 @dataclass
@@ -72,21 +74,29 @@ def process(task: Task, detector: Detector | None = None) -> Outcome:
     """anonymize_file() on one Task; every failure becomes an Outcome, never an exception."""
     from unseen.pipeline import anonymize_file
 
+    def make() -> Report:
+        return anonymize_file(task.src, task.dst, task.settings, detector=detector)
+
+    return guarded(task, task.dst, make)
+
+
+def guarded(task: Task, dst: str, make: Callable[[], Report]) -> Outcome:
+    """Run `make` (which writes `dst`) and say what became of it: every failure is an Outcome."""
     start = time.perf_counter()
     worker = f"{os.uname().nodename}:{os.getpid()}"
-    dst = Path(task.dst)
+    folder = Path(dst).parent
     try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as cannot:
         return Outcome(
             task.rel,
             "failed",
-            error=f"{dst.parent}: cannot create this folder ({cannot.strerror})",
+            error=f"{folder}: cannot create this folder ({cannot.strerror})",
             fatal=cannot.errno in FATAL_ERRNOS,
             worker=worker,
         )
     try:
-        report = anonymize_file(task.src, dst, task.settings, detector=detector)
+        report = make()
     except VerificationFailed as refused:
         report_dict = refused.report.to_dict() if isinstance(refused.report, Report) else None
         return Outcome(
@@ -127,7 +137,7 @@ def process(task: Task, detector: Detector | None = None) -> Outcome:
     return Outcome(
         task.rel,
         "done",
-        output=task.dst,
+        output=dst,
         faces=report.face_count,
         verdict=report.verdict,
         seconds=time.perf_counter() - start,

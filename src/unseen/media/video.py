@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -238,8 +239,12 @@ class _Job:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.check_pool.shutdown(wait=True, cancel_futures=True)
         # the faces masked: a track a person switched off is not one
-        report.faces = [r for r in self.tracker.records if r.track not in self.off]
-        last_frame = self.decoded - 1 - self.tail
+        last_frame = self.start_index + self.emitted - 1
+        report.faces = [
+            r for r in self.tracker.records
+            if r.track not in self.off and (r.last is None or r.last >= self.start_index)
+            and (r.first is None or r.first <= last_frame)  # masked on a frame of this job's
+        ]
         turns = (4 - self.rotation) % 4
         # coded = np.rot90(upright, turns): unrotate takes the upright picture's size
         up_w, up_h = (self.height, self.width) if turns % 2 else (self.width, self.height)
@@ -260,7 +265,7 @@ class _Job:
 
     def _stream(self, check: Check) -> None:
         """The demux loop: video frames through the look-ahead buffer, audio packets straight out."""
-        self.buffer: deque[tuple[int, av.VideoFrame, bool]] = deque()  # index, frame, past the span
+        self.buffer: deque[tuple[int, av.VideoFrame, bool]] = deque()  # index, frame, not written
         self.pending: deque[tuple[int, Future[Detections]]] = deque()
         span = self.span
         self.start_index = span.first if span else 0
@@ -270,8 +275,13 @@ class _Job:
         self.out: av.container.OutputContainer | None = None
         early_audio: list[av.Packet[Any]] = []  # until the first picture tells us its rotation
         total = None if span else self.video.frames or None
+        # a segment also looks at the frames before it, unwritten: a face lost there is held into it
+        self.lead: deque[av.VideoFrame] = deque(maxlen=self.tracker.hold + self.every if span else 0)
         if span is not None:
-            self.source.seek(span.start_pts, stream=self.video, backward=True, any_frame=False)
+            fps = float(self.video.average_rate or self.video.guessed_rate or 30)
+            tick = float(self.video.time_base or Fraction(1, 90000))
+            back = 0 if span.first == 0 else round((self.lead.maxlen or 0) / fps / tick) + 1
+            self.source.seek(span.start_pts - back, stream=self.video, backward=True, any_frame=False)
         with av.open(_local(self.tmp), "w") as out:
             for packet in self.source.demux([self.video, *self.audio]):
                 if packet.stream is self.video:
@@ -287,7 +297,11 @@ class _Job:
                             for early in early_audio:
                                 self._mux_audio(early)
                             early_audio.clear()
-                        self._take(frame, total)
+                        if self.lead:
+                            self.decoded -= len(self.lead)  # they are the frames just before `first`
+                            while self.lead:
+                                self._take(self.lead.popleft(), total, hidden=True)
+                        self._take(frame, total, hidden=self.tail > 0)
                 elif packet.dts is not None:
                     if self.out is None:
                         early_audio.append(packet)
@@ -327,7 +341,9 @@ class _Job:
         if frame.pts is None:
             raise UnreadableInput(f"{self.src}: a frame without a timestamp cannot be cut into segments")
         if frame.pts < span.start_pts:
-            return False  # decoded from the keyframe before: the previous segment's
+            if self.lead.maxlen:
+                self.lead.append(frame)  # the previous segment's: looked at, not written
+            return False
         if span.end_pts is not None and frame.pts >= span.end_pts:
             self.tail += 1
         return True
@@ -349,7 +365,7 @@ class _Job:
         packet.stream = self.audio_out[packet.stream]
         self.out.mux(packet)
 
-    def _take(self, frame: av.VideoFrame, total: int | None) -> None:
+    def _take(self, frame: av.VideoFrame, total: int | None, hidden: bool = False) -> None:
         """A decoded frame joins the buffer; detection starts on every `every`-th one."""
         index = self.decoded
         self.decoded += 1
@@ -359,7 +375,7 @@ class _Job:
         self.last_pts = frame.pts
         if index % self.every == 0:
             self.pending.append((index, self.pool.submit(self._detect, index, rgb(frame))))
-        self.buffer.append((index, frame, self.tail > 0))
+        self.buffer.append((index, frame, hidden))
         self._drain(total, final=False)
 
     def _detect(self, index: int, image: Image) -> Detections:
@@ -407,8 +423,8 @@ class _Job:
         the hold after) and the frame is checked again. False while a check is still running."""
         first = -(-index // self.check_every) * self.check_every
         for at in range(first, index + self.seed_reach + 1, self.check_every):
-            if at in self.results:
-                continue
+            if at in self.results or at < self.start_index:
+                continue  # done, or the previous segment's
             position = at - index
             if position >= len(self.buffer) or self.buffer[position][2]:
                 break  # past the end of the clip, or past the end of a segment: not this job's
@@ -451,9 +467,9 @@ class _Job:
                 area |= mask_area(masked.shape, faces[found], shape, grow * SEED_GROW)
         return masked, faces, area
 
-    def _emit(self, index: int, frame: av.VideoFrame, past_end: bool = False) -> None:
-        if past_end:
-            return  # looked at for the segment's back-fill; the next segment writes it
+    def _emit(self, index: int, frame: av.VideoFrame, hidden: bool = False) -> None:
+        if hidden:
+            return  # a neighbouring segment's frame, looked at for the hold or back-fill only
         padded = (self.out_width, self.out_height) != (self.width, self.height)
         faces = self.tracker.boxes_at(index, self.off)
         if len(faces) or padded or (self.coded_edits is not None and self.coded_edits.added_ranges):

@@ -1,21 +1,32 @@
-"""The batch on an existing Ray cluster (extra `unseen[ray]`): one task per file.
+"""The batch on an existing Ray cluster (extra `unseen[ray]`): one task per file, long videos in segments.
 
 Only paths and settings travel; every node must see the source and output folders at the same
 paths (a shared file system). Results stream back with ray.wait and are written to the manifest
 by the driver as they arrive. A task whose worker dies is retried by Ray (max_retries); one that
 dies every time is reported as failed. unseen never starts a cluster and never contacts anything
 but the address given: start the cluster with `--disable-usage-stats` so Ray itself stays quiet.
+
+A video longer than 1.5 segments (`segment_seconds`, default 60 s of video) becomes one task per
+segment, cut at keyframes, then a join task that remuxes the parts losslessly (see
+unseen.scale.segments). Segments are given out before any new file, so a started video ends
+soon. A lost worker costs only its segment, which Ray retries; a refused or failed segment ends
+the video, refused or failed as a whole: one manifest row, as for any file.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 from typing import Any
 
 from unseen.batch.local import Finished, Started
-from unseen.batch.work import Outcome, Task, limit_threads, process
+from unseen.batch.work import FATAL_ERRNOS, Outcome, Task, limit_threads, process
 from unseen.detect import Detector
 from unseen.errors import MissingExtra, UnseenError
+from unseen.media.segments import Segment
+from unseen.scale.segments import SplitVideo, join_task, segment_task, video_task
+from unseen.scale.segments import segment_seconds as _segment_length
 
 MAX_RETRIES = 3
 IN_FLIGHT_PER_CPU = 2  # enough queued to keep every core busy, few enough to stop quickly
@@ -29,13 +40,38 @@ def _import_ray() -> Any:
     return ray
 
 
-def _run_task(task: Task, detector: Detector | None) -> Outcome:
+def _signed(outcome: Outcome) -> Outcome:
     import ray
 
-    limit_threads(1)  # Ray gives each task one CPU; OpenCV would otherwise take them all
-    outcome = process(task, detector)
     outcome.worker = f"{ray.get_runtime_context().get_node_id()[:12]}:{os.getpid()}"
     return outcome
+
+
+# One function per kind of work, so a worker's process title (ray::NAME) says what it is doing.
+# Ray gives each task one CPU: OpenCV keeps to one thread instead of taking them all.
+
+
+def _run_task(task: Task, detector: Detector | None) -> Outcome:
+    limit_threads(1)
+    return _signed(process(task, detector))
+
+
+def _run_video(task: Task, seconds: float, detector: Detector | None) -> Outcome | list[Segment]:
+    limit_threads(1)
+    result = video_task(task, seconds, detector)
+    return _signed(result) if isinstance(result, Outcome) else result
+
+
+def _run_segment(task: Task, segment: Segment, part: str, detector: Detector | None) -> Outcome:
+    limit_threads(1)
+    return _signed(segment_task(task, segment, part, detector))
+
+
+def _run_join(
+    task: Task, segments: list[Segment], parts: list[Outcome], detector: Detector | None
+) -> Outcome:
+    limit_threads(1)
+    return _signed(join_task(task, segments, parts, detector))
 
 
 def run_ray(
@@ -45,39 +81,147 @@ def run_ray(
     finished: Finished,
     detector: Detector | None = None,
     max_retries: int = MAX_RETRIES,
+    segment_seconds: float | None = None,
 ) -> None:
-    """Run every task on the Ray cluster at `address` ("auto": the one this machine belongs to)."""
+    """Run every task on the Ray cluster at `address` ("auto": the one this machine belongs to).
+
+    segment_seconds: video per segment task (None: $UNSEEN_SEGMENT_SECONDS, else 60; 0: never split).
+    """
     ray = _import_ray()
+    seconds = _segment_length(segment_seconds)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         ray.init(address=address, logging_level="ERROR", log_to_driver=False, configure_logging=True)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise UnseenError(f"cannot join the Ray cluster at {address}: {error}") from error
-    running: dict[Any, Task] = {}
     try:
-        remote = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=False)(_run_task)
-        shared = ray.put(detector) if detector is not None else None
-        limit = max(2, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
-        queue = list(reversed(tasks))
-        stopping = False
-        while (queue and not stopping) or running:
-            while queue and not stopping and len(running) < limit:
-                task = queue.pop()
-                started(task)
-                running[remote.remote(task, shared)] = task
-            ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
-            for ref in ready:
-                task = running.pop(ref)
-                try:
-                    outcome = ray.get(ref)
-                except (ray.exceptions.RayError, OSError) as error:
-                    outcome = Outcome(task.rel, "failed", error=_lost(task, error, max_retries))
-                if not finished(outcome):
-                    stopping = True
+        _Driver(ray, tasks, started, finished, detector, max_retries, seconds).run()
     finally:
-        for ref in running:  # interrupted: nothing keeps working for a driver that is gone
-            ray.cancel(ref, force=True)
         ray.shutdown()
+
+
+class _Driver:
+    """Hands out work as slots free up and routes each result: to the manifest, or on to the
+    next step of a video in segments (plan -> segments -> join)."""
+
+    def __init__(
+        self,
+        ray: Any,
+        tasks: list[Task],
+        started: Started,
+        finished: Finished,
+        detector: Detector | None,
+        retries: int,
+        seconds: float,
+    ) -> None:
+        self.ray, self.started, self.finished = ray, started, finished
+        self.retries, self.seconds = retries, seconds
+        options = {"num_cpus": 1, "max_retries": retries, "retry_exceptions": False}
+        work = (_run_task, _run_video, _run_segment, _run_join)
+        self.remote = {f.__name__: ray.remote(**options)(f) for f in work}
+        self.shared = ray.put(detector) if detector is not None else None
+        self.limit = max(2, int(ray.cluster_resources().get("CPU", 1)) * IN_FLIGHT_PER_CPU)
+        split_videos = seconds > 0
+        # a stack: the last item is handed out next; a split video's segments are pushed on top
+        self.queue: list[tuple[Any, ...]] = [
+            ("video" if split_videos and task.kind == "video" else "file", task) for task in reversed(tasks)
+        ]
+        self.running: dict[Any, tuple[Any, ...]] = {}
+        self.splits: dict[str, SplitVideo] = {}  # videos in segments still in hand, by rel
+        self.stopping = False
+
+    def run(self) -> None:
+        try:
+            while (self.queue and not self.stopping) or self.running:
+                while self.queue and not self.stopping and len(self.running) < self.limit:
+                    self._submit(self.queue.pop())
+                ready, _ = self.ray.wait(list(self.running), num_returns=1, timeout=1.0)
+                for ref in ready:
+                    item = self.running.pop(ref)
+                    try:
+                        result = self.ray.get(ref)
+                    except (self.ray.exceptions.RayError, OSError) as error:
+                        result = self._lost(item, error)
+                    if not self._arrived(item, result):
+                        self.stopping = True
+        finally:
+            for ref in self.running:  # interrupted: nothing keeps working for a driver that is gone
+                self.ray.cancel(ref, force=True)
+            for split in self.splits.values():
+                split.remove()
+
+    def _submit(self, item: tuple[Any, ...]) -> None:
+        kind, shared = item[0], self.shared
+        if kind == "file":
+            self.started(item[1])
+            ref = self.remote["_run_task"].remote(item[1], shared)
+        elif kind == "video":
+            self.started(item[1])
+            ref = self.remote["_run_video"].remote(item[1], self.seconds, shared)
+        elif kind == "segment":
+            split, k = item[1], item[2]
+            ref = self.remote["_run_segment"].remote(split.task, split.segments[k], split.parts[k], shared)
+        else:
+            split = item[1]
+            ref = self.remote["_run_join"].remote(split.task, split.segments, split.outcomes(), shared)
+        self.running[ref] = item
+
+    def _arrived(self, item: tuple[Any, ...], result: Any) -> bool:
+        """Route one result; False when the output folder cannot take files (stop handing out)."""
+        kind = item[0]
+        if kind == "file" or (kind == "video" and isinstance(result, Outcome)):
+            return self.finished(result)
+        if kind == "video":
+            return self._split(item[1], result)
+        split: SplitVideo = item[1]
+        if self.splits.get(split.task.rel) is not split:  # the video already ended: a late part goes
+            if isinstance(result, Outcome) and result.output in split.parts:
+                Path(result.output).unlink(missing_ok=True)
+            return True
+        if kind == "join":
+            result.worker = split.workers(result.worker)
+            return self._end(split, result)
+        k = item[2]
+        if result.state != "done":
+            result.error = f"{result.error} ({split.where(k)})"
+            result.output = None
+            return self._end(split, result)
+        split.done[k] = result
+        if split.complete:
+            self.queue.append(("join", split))
+        return True
+
+    def _split(self, task: Task, segments: list[Segment]) -> bool:
+        """A long video's segments go on top of the queue, each with its part file named."""
+        split = SplitVideo(task, segments)
+        try:
+            split.name_parts()
+        except OSError as error:
+            split.remove()
+            folder = Path(task.dst).parent
+            cannot = f"{folder}: cannot write here ({error.strerror})"
+            return self.finished(Outcome(task.rel, "failed", error=cannot, fatal=error.errno in FATAL_ERRNOS))
+        self.splits[task.rel] = split
+        self.queue.extend(("segment", split, k) for k in reversed(range(len(segments))))
+        return True
+
+    def _end(self, split: SplitVideo, outcome: Outcome) -> bool:
+        """A video in segments is over: the rest of its work is called off, its parts removed."""
+        del self.splits[split.task.rel]
+        for ref, item in self.running.items():
+            if item[0] == "segment" and item[1] is split:
+                self.ray.cancel(ref)  # not forced: the part's own clean-up runs
+        self.queue[:] = [item for item in self.queue if item[0] in ("file", "video") or item[1] is not split]
+        split.remove()
+        outcome.seconds = time.monotonic() - split.started
+        return self.finished(outcome)
+
+    def _lost(self, item: tuple[Any, ...], error: BaseException) -> Outcome:
+        task: Task = item[1] if item[0] in ("file", "video") else item[1].task
+        if isinstance(error, self.ray.exceptions.RayTaskError):  # raised inside the task: not retried
+            cause = error.cause if isinstance(error.cause, BaseException) else error
+            return Outcome(task.rel, "failed", error=f"{task.src}: failed on the Ray cluster ({cause!r})")
+        return Outcome(task.rel, "failed", error=_lost(task, error, self.retries))
 
 
 def _lost(task: Task, error: BaseException, retries: int) -> str:

@@ -1,0 +1,218 @@
+"""A long video as several tasks: planned at its keyframes, masked segment by segment, joined.
+
+What runs on a worker: `video_task` reads the video's packets (no decoding) and either does a
+short video whole, as any file, or returns its segments; `segment_task` masks one segment into a
+video-only part; `join_task` remuxes the parts with the original audio into the output, and merges
+the parts' reports into one. What the driver keeps: a `SplitVideo` per video in hand.
+
+Part files are temporary files in the output's folder, named by the driver (its host and pid), so
+no worker's clean-up takes one for a leftover while the driver waits for the others; the driver
+removes them whatever happens, and a batch started after a crash removes any that survived.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from unseen.batch.work import Outcome, Task, guarded, process
+from unseen.detect import Detector
+from unseen.edits import sidecar_for
+from unseen.errors import UnseenError
+from unseen.media.segments import (
+    SEGMENT_SECONDS,
+    Segment,
+    SegmentMismatch,
+    join_segments,
+    plan_segments,
+    read_timeline,
+)
+from unseen.settings import AudioPolicy
+from unseen.tempfiles import temp_path
+from unseen.types import Check, FaceRecord, Report, Verdict
+
+SEGMENT_ENV = "UNSEEN_SEGMENT_SECONDS"  # seconds of video per task on Ray; 0 keeps every video whole
+
+
+def segment_seconds(seconds: float | None = None) -> float:
+    """The segment length to use: the one given, else $UNSEEN_SEGMENT_SECONDS, else 60."""
+    if seconds is not None:
+        return seconds
+    text = os.environ.get(SEGMENT_ENV, "")
+    try:
+        return float(text) if text else SEGMENT_SECONDS
+    except ValueError as error:
+        raise UnseenError(f"{SEGMENT_ENV}={text!r}: not a number of seconds") from error
+
+
+def video_task(task: Task, seconds: float, detector: Detector | None) -> Outcome | list[Segment]:
+    """A video too short to split (or that cannot be split) is done here whole; else its segments.
+
+    A video a person corrected (a sidecar file beside its output) is done whole too: the edits
+    name the whole run's face tracks, and a track that crosses a cut is another track after it.
+    """
+    if sidecar_for(Path(task.dst)).is_file():
+        return process(task, detector)
+    try:
+        segments = plan_segments(read_timeline(Path(task.src)), seconds)
+    except UnseenError:
+        segments = []  # the whole-file run says what is wrong with it, as for any file
+    if len(segments) <= 1:
+        return process(task, detector)
+    return segments
+
+
+def segment_task(task: Task, segment: Segment, part: str, detector: Detector | None) -> Outcome:
+    """Mask one segment of the video into the part file `part` (picture only)."""
+    from unseen.media.video import anonymize_video
+
+    def make() -> Report:
+        return anonymize_video(Path(task.src), Path(part), task.settings, detector, span=segment.span())
+
+    return guarded(task, part, make)
+
+
+def join_task(
+    task: Task, segments: list[Segment], parts: list[Outcome], detector: Detector | None
+) -> Outcome:
+    """The output from the parts, or, if they do not add up to the input, the video done whole."""
+    report = merge_reports(task, [part.report or {} for part in parts])
+
+    def make() -> Report:
+        try:
+            join_segments([Path(p.output or "") for p in parts], Path(task.src), Path(task.dst),
+                          task.settings, segments, report)  # fmt: skip
+        except SegmentMismatch:
+            from unseen.pipeline import anonymize_file
+
+            return anonymize_file(task.src, task.dst, task.settings, detector=detector)
+        return report
+
+    try:
+        return guarded(task, task.dst, make)
+    finally:
+        remove_parts([p.output for p in parts])
+
+
+def merge_reports(task: Task, reports: list[dict[str, Any]]) -> Report:
+    """One Report for the whole video from its segments' (frame numbers in them are the video's)."""
+    parts = [_report(r) for r in reports if r]
+    if not parts:
+        return Report(source=task.src, output=task.dst, width=0, height=0)
+    checks = [p.check for p in parts if p.check is not None]
+    check = None
+    if checks:
+        distances = [c.min_embedding_distance for c in checks if c.min_embedding_distance is not None]
+        check = Check(
+            redetected=sum(c.redetected for c in checks),
+            redetected_boxes=[b for c in checks for b in c.redetected_boxes][:100],
+            recognizable_faces=sum(c.recognizable_faces for c in checks),
+            min_embedding_distance=min(distances, default=None),
+            leaking_boxes=[b for c in checks for b in c.leaking_boxes],
+            metadata_left=[m for c in checks for m in c.metadata_left],
+            rounds=max(c.rounds for c in checks),
+            seconds=sum(c.seconds for c in checks),
+        )
+    verdicts = {p.verdict for p in parts}
+    verdict = next(v.value for v in (Verdict.REFUSED, Verdict.UNVERIFIED, Verdict.VERIFIED)
+                   if v.value in verdicts or v is Verdict.VERIFIED)  # fmt: skip
+    removed = list(parts[0].metadata_removed)
+    if task.settings.audio is AudioPolicy.KEEP:
+        # parts are picture only, the output is not
+        removed = [name for name in removed if name != "audio track"]
+    return Report(
+        source=task.src,
+        output=task.dst,
+        width=parts[0].width,
+        height=parts[0].height,
+        faces=_one_per_track([face for p in parts for face in p.faces]),
+        mask=parts[0].mask,
+        metadata_removed=removed,
+        verdict=verdict,
+        check=check,
+        seconds=sum(p.seconds for p in parts),
+    )
+
+
+def _one_per_track(faces: list[FaceRecord]) -> list[FaceRecord]:
+    """A track both sides of a cut saw (one segment in its look-ahead) is one face, over both ranges."""
+    merged: list[FaceRecord] = []
+    by_track: dict[int, FaceRecord] = {}
+    for face in faces:
+        same = by_track.get(face.track) if face.track is not None else None
+        if same is None:
+            merged.append(face)
+            if face.track is not None:
+                by_track[face.track] = face
+            continue
+        same.score = max(same.score, face.score)
+        if face.first is not None and (same.first is None or face.first < same.first):
+            same.first, same.box, same.mask_box = face.first, face.box, face.mask_box
+        if face.last is not None and (same.last is None or face.last > same.last):
+            same.last = face.last
+    return merged
+
+
+def _report(data: dict[str, Any]) -> Report:
+    names = {f.name for f in fields(Report)}
+    values = {k: v for k, v in data.items() if k in names}
+    values["faces"] = [FaceRecord(**_tuples(face)) for face in values.get("faces", [])]
+    if values.get("check") is not None:
+        check = dict(values["check"])
+        for key in ("redetected_boxes", "leaking_boxes"):
+            check[key] = [tuple(box) for box in check.get(key, [])]
+        values["check"] = Check(**check)
+    return Report(**values)
+
+
+def _tuples(face: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in face.items()}
+
+
+def remove_parts(paths: list[str | None]) -> None:
+    for path in paths:
+        if path:
+            with contextlib.suppress(OSError):
+                Path(path).unlink(missing_ok=True)
+
+
+@dataclass
+class SplitVideo:
+    """A video in segments, as the driver follows it: parts named, parts done, when it started."""
+
+    task: Task
+    segments: list[Segment]
+    parts: list[str] = field(default_factory=list)
+    done: dict[int, Outcome] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def name_parts(self) -> None:
+        """Create the part files (empty) in the output folder, named for this process."""
+        folder = Path(self.task.dst).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = Path(self.task.dst).suffix
+        for _ in self.segments:
+            self.parts.append(str(temp_path(folder, suffix)))
+
+    @property
+    def complete(self) -> bool:
+        return len(self.done) == len(self.segments)
+
+    def outcomes(self) -> list[Outcome]:
+        return [self.done[k] for k in range(len(self.segments))]
+
+    def where(self, index: int) -> str:
+        segment = self.segments[index]
+        return f"segment {index + 1} of {len(self.segments)}, from frame {segment.first}"
+
+    def workers(self, last: str = "") -> str:
+        """Which processes made the output, parts first, each once."""
+        names = [o.worker for o in self.outcomes() if o.worker] + ([last] if last else [])
+        return ",".join(dict.fromkeys(names))
+
+    def remove(self) -> None:
+        remove_parts(list(self.parts))
