@@ -115,7 +115,7 @@ def clips(work: Path, quick: bool, only: str | None = None) -> list[Path]:
         print(f"(shared clips absent: {SHARED}; generated clips only)\n")
     made = []
     for name, (w, h, n) in {"gen_1080p.mp4": (1920, 1080, 60 if quick else 150),
-                            "gen_4k.mp4": (3840, 2160, 20 if quick else 40)}.items():
+                            "gen_4k.mp4": (3840, 2160, 20 if quick else 90)}.items():
         if only and only not in name:
             continue
         path = work / name
