@@ -211,6 +211,9 @@ def test_cli_reports_a_corrupt_file_and_does_the_others(tmp_path: Path) -> None:
         listed = {r["input"]: r for r in csv.DictReader(f)}
     assert set(listed) == set(states) and listed["p0.jpg"]["output"] == "p0.unseen.jpg"
     assert main([str(src), "-o", str(tmp_path / "o2"), "--report", str(src / "r.json")]) == 1
+    assert main([str(src), "-o", str(tmp_path / "o3"), "--segment-seconds", "-1"]) == 1
+    assert main([str(src), "-o", str(tmp_path / "o3"), "--segment-seconds", "nan"]) == 1
+    assert not (tmp_path / "o3").exists()
 
 
 def test_a_killed_batch_resumes_with_every_file_done_once(tmp_path: Path) -> None:

@@ -48,6 +48,14 @@ def parser() -> argparse.ArgumentParser:
         help="run on an existing Ray cluster ('auto' or HOST:PORT); SRC and OUT must be at "
         "the same paths on every node; needs unseen[ray]",
     )
+    p.add_argument(
+        "--segment-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --ray: cut videos longer than 1.5 S into segments of about S seconds at keyframes "
+        "(default 60, or $UNSEEN_SEGMENT_SECONDS; 0 keeps every video whole)",
+    )
     p.add_argument("--report", type=Path, help="write every input's outcome as JSON here")
     p.add_argument("--csv", type=Path, help="write every input's outcome as CSV here")
     add_settings_arguments(p)
@@ -67,6 +75,9 @@ def main(argv: list[str]) -> int:
     if args.workers is not None and args.workers < 1:
         _error("--workers must be 1 or more")
         return EXIT_USAGE
+    if args.segment_seconds is not None and not args.segment_seconds >= 0:
+        _error("--segment-seconds must be 0 or more")
+        return EXIT_USAGE
     for path in (args.report, args.csv):
         if path is not None and path.resolve().is_relative_to(args.source.resolve()):
             _error(f"{path}: is inside the source folder; unseen never writes there")
@@ -84,6 +95,7 @@ def main(argv: list[str]) -> int:
             workers=args.workers,
             ray_address=args.ray,
             on_progress=progress,
+            segment_seconds=args.segment_seconds,
         )
     except KeyboardInterrupt:
         if progress is not None:
