@@ -200,3 +200,18 @@ def test_switched_off_track_is_not_in_the_report_and_a_given_verifier_attacks(tm
                              edits=Edits(tracks_off=[off]), verifier=Counting())
     assert [f.track for f in report.faces] == [f.track for f in first.faces[1:]]
     assert Counting.calls == 1 and report.verdict == "verified"  # frame 0 of a 1 s clip
+
+
+def test_a_face_only_the_check_finds_stays_masked_while_it_is_found(tmp_path: Path) -> None:
+    """The check finds a face the detector never sees: it is masked around that frame, and the
+    frame after the mask's hold is checked too, so the mask runs on without gaps."""
+    from unseen.verify.verifier import FakeVerifier
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=75, draw=lambda i: numbered(i, face=[LEFT]))
+    verifier = FakeVerifier(misses=[LEFT])
+    report = anonymize_video(src, dst, Settings(), Scripted(lambda i: []), verifier=verifier)
+    frames = decoded(dst)
+    assert [i for i, f in enumerate(frames) if not masked(f, LEFT)] == []
+    assert report.verdict == "verified" and {f.source for f in report.faces} == {"check"}
+    assert len(verifier.calls) > 2 * len(range(0, 75, 30))  # follow-ups beyond the 1-a-second checks

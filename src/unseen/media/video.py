@@ -172,6 +172,7 @@ class _Job:
         self.off = frozenset(edits.tracks_off) if edits else frozenset()
         self.results: dict[int, Check] = {}  # the last check of each checked frame
         self.checks: dict[int, tuple[Future[Check], int]] = {}  # frame -> running check, attempt
+        self.follow_ups: set[int] = set()  # frames to check because a check before found a face
         self.flagged: dict[int, Detections] = {}  # checked frames where a face still shows
         self.rounds = 1 if settings.verify else 0
         self.progress = progress
@@ -420,9 +421,13 @@ class _Job:
     def _settle_checks(self, index: int, final: bool) -> bool:
         """Check the frames whose findings could still change frame `index`'s masks. A face the
         check finds becomes a seeded track (masked solid, larger, from seed_reach frames before to
-        the hold after) and the frame is checked again. False while a check is still running."""
+        the hold after) and the frame is checked again; so is the first frame after that hold, so
+        a face the detector cannot see stays masked for as long as the check keeps finding it.
+        False while a check is still running."""
         first = -(-index // self.check_every) * self.check_every
-        for at in range(first, index + self.seed_reach + 1, self.check_every):
+        last = index + self.seed_reach
+        follow = [at for at in self.follow_ups if index <= at <= last]
+        for at in sorted({*range(first, last + 1, self.check_every), *follow}):
             if at in self.results or at < self.start_index:
                 continue  # done, or the previous segment's
             position = at - index
@@ -437,11 +442,13 @@ class _Job:
             boxes = found.redetected_boxes + found.leaking_boxes
             if boxes and attempt < CHECK_ATTEMPTS:
                 self.tracker.seed(at, _as_detections(boxes))
+                self.follow_ups.add(at + self.tracker.hold + 1)
                 self.checks[at] = (self._submit_check(at, self.buffer[position][1]), attempt + 1)
                 self.rounds = max(self.rounds, attempt + 1)
                 return self._settle_checks(index, final)
             self.results[at] = found
             del self.checks[at]
+            self.follow_ups.discard(at)
         return True
 
     def _submit_check(self, index: int, frame: av.VideoFrame) -> Future[Check]:
