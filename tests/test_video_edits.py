@@ -8,6 +8,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from test_video import FAST, H, Scripted, W, decoded, masked, no_temp_files, numbered, write_clip
 from unseen.edits import Edits
@@ -215,3 +216,32 @@ def test_a_face_only_the_check_finds_stays_masked_while_it_is_found(tmp_path: Pa
     assert [i for i, f in enumerate(frames) if not masked(f, LEFT)] == []
     assert report.verdict == "verified" and {f.source for f in report.faces} == {"check"}
     assert len(verifier.calls) > 2 * len(range(0, 75, 30))  # follow-ups beyond the 1-a-second checks
+
+
+class PixelAttack:
+    """A verifier that "finds" the drawn face (pixels of value 230) wherever it still shows,
+    in the coordinates of the picture it is given (a whole frame or a part of it)."""
+
+    def __init__(self) -> None:
+        self.sizes: list[tuple[int, int]] = []
+
+    def check(self, original: np.ndarray, masked: np.ndarray, faces: object, area: np.ndarray) -> object:
+        from unseen.types import Check
+
+        self.sizes.append(masked.shape[:2])
+        ys, xs = np.nonzero((masked == 230).all(axis=2))
+        if len(xs) < 50:
+            return Check()
+        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        return Check(redetected=1, redetected_boxes=[box])
+
+
+@pytest.mark.parametrize("rotation", [None, 90])
+def test_follow_up_checks_look_only_around_what_was_found(tmp_path: Path, rotation: int | None) -> None:
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=75, draw=lambda i: numbered(i, face=[RIGHT]), rotation=rotation)
+    attack = PixelAttack()
+    anonymize_video(src, dst, Settings(), Scripted(lambda i: []), verifier=attack)
+    assert [i for i, f in enumerate(decoded(dst)) if not masked(f, RIGHT)] == []
+    whole = (W, H) if rotation else (H, W)
+    assert whole in attack.sizes and any(size != whole for size in attack.sizes)  # parts, not frames

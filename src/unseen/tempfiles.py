@@ -62,3 +62,17 @@ def clean_stale(folder: Path) -> int:
         except OSError:
             pass
     return removed
+
+
+def output_temp(dst: Path) -> Path:
+    """A temp file beside `dst` for a writer that renames it into place when done; stale temp
+    files of dead processes in that folder are removed first. OutputError if it cannot be made."""
+    from unseen.errors import OutputError
+
+    if not dst.parent.is_dir():
+        raise OutputError(f"{dst.parent}: no such folder")
+    try:
+        clean_stale(dst.parent)
+        return temp_path(dst.parent, dst.suffix)
+    except OSError as error:
+        raise OutputError(f"{dst.parent}: cannot write here ({error.strerror})") from error

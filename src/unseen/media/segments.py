@@ -30,7 +30,7 @@ from unseen.errors import OutputError, UnreadableInput, UnsupportedInput, Verifi
 from unseen.media import video_streams as streams
 from unseen.media.video_check import read_back
 from unseen.settings import AudioPolicy, Settings
-from unseen.tempfiles import clean_stale, make_temp
+from unseen.tempfiles import output_temp
 from unseen.types import Report, Verdict
 
 if TYPE_CHECKING:
@@ -184,14 +184,7 @@ def join_segments(
     src, dst = Path(src), Path(dst)
     if len(parts) != len(segments) or not parts:
         raise SegmentMismatch(f"{dst}: {len(parts)} parts for {len(segments)} segments")
-    if not dst.parent.is_dir():
-        raise OutputError(f"{dst.parent}: no such folder")
-    try:
-        clean_stale(dst.parent)
-        fd, tmp = make_temp(dst.parent, dst.suffix)
-    except OSError as error:
-        raise OutputError(f"{dst.parent}: cannot write here ({error.strerror})") from error
-    os.close(fd)
+    tmp = output_temp(dst)
     try:
         try:
             _write(parts, src, tmp, settings, segments)

@@ -30,7 +30,7 @@ from unseen.media import video_streams as streams
 from unseen.media.video_check import check_frame, read_back
 from unseen.redact.masks import apply_masks, head_boxes, mask_area
 from unseen.settings import AudioPolicy, Settings
-from unseen.tempfiles import PREFIX, clean_stale, make_temp
+from unseen.tempfiles import PREFIX, output_temp
 from unseen.track import Tracker
 from unseen.types import Check, Detections, FloatArray, Image, MaskStyle, Report, Verdict
 
@@ -106,12 +106,7 @@ def anonymize_video(
     if not dst.parent.is_dir():
         raise OutputError(f"{dst.parent}: no such folder")
     _open(src).close()  # unreadable input fails before anything is created
-    try:
-        clean_stale(dst.parent)
-        fd, tmp = make_temp(dst.parent, dst.suffix)
-    except OSError as error:
-        raise OutputError(f"{dst.parent}: cannot write here ({error.strerror})") from error
-    os.close(fd)
+    tmp = output_temp(dst)
     try:
         with _open(src) as source:
             job = _Job(source, src, tmp, settings, detector, progress, edits, span, verifier)
@@ -172,7 +167,8 @@ class _Job:
         self.off = frozenset(edits.tracks_off) if edits else frozenset()
         self.results: dict[int, Check] = {}  # the last check of each checked frame
         self.checks: dict[int, tuple[Future[Check], int]] = {}  # frame -> running check, attempt
-        self.follow_ups: set[int] = set()  # frames to check because a check before found a face
+        # frames to check because a check before found a face there, and the region to look in
+        self.follow_ups: dict[int, tuple[int, int, int, int]] = {}
         self.flagged: dict[int, Detections] = {}  # checked frames where a face still shows
         self.rounds = 1 if settings.verify else 0
         self.progress = progress
@@ -428,13 +424,15 @@ class _Job:
         last = index + self.seed_reach
         follow = [at for at in self.follow_ups if index <= at <= last]
         for at in sorted({*range(first, last + 1, self.check_every), *follow}):
+            # a follow-up only looks around what was found: at 4K a whole-frame attack takes seconds
+            region = None if at % self.check_every == 0 else self.follow_ups.get(at)
             if at in self.results or at < self.start_index:
                 continue  # done, or the previous segment's
             position = at - index
             if position >= len(self.buffer) or self.buffer[position][2]:
                 break  # past the end of the clip, or past the end of a segment: not this job's
             if at not in self.checks:
-                self.checks[at] = (self._submit_check(at, self.buffer[position][1]), 1)
+                self.checks[at] = (self._submit_check(at, self.buffer[position][1], region), 1)
             future, attempt = self.checks[at]
             if not (future.done() or final or len(self.buffer) > self.max_buffer):
                 return False
@@ -442,19 +440,39 @@ class _Job:
             boxes = found.redetected_boxes + found.leaking_boxes
             if boxes and attempt < CHECK_ATTEMPTS:
                 self.tracker.seed(at, _as_detections(boxes))
-                self.follow_ups.add(at + self.tracker.hold + 1)
-                self.checks[at] = (self._submit_check(at, self.buffer[position][1]), attempt + 1)
+                self._follow_up(at + self.tracker.hold + 1, boxes)
+                self.checks[at] = (self._submit_check(at, self.buffer[position][1], region), attempt + 1)
                 self.rounds = max(self.rounds, attempt + 1)
                 return self._settle_checks(index, final)
             self.results[at] = found
             del self.checks[at]
-            self.follow_ups.discard(at)
+            self.follow_ups.pop(at, None)
         return True
 
-    def _submit_check(self, index: int, frame: av.VideoFrame) -> Future[Check]:
+    def _follow_up(self, at: int, boxes: list[tuple[int, int, int, int]]) -> None:
+        """Check frame `at` around `boxes` (which may move meanwhile: 1.5 sizes each way)."""
+        found = np.asarray(boxes, np.float32).reshape(-1, 4)
+        if at in self.follow_ups:
+            found = np.concatenate([found, np.asarray([self.follow_ups[at]], np.float32)])
+        size = np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1])
+        reach = np.maximum(1.5 * size, 64.0)[:, None]
+        low = (found[:, :2] - reach).min(axis=0).clip(0)
+        high = (found[:, 2:] + reach).max(axis=0)
+        x2, y2 = min(self.width, int(high[0])), min(self.height, int(high[1]))
+        self.follow_ups[at] = (int(low[0]), int(low[1]), x2, y2)
+
+    def _submit_check(
+        self, index: int, frame: av.VideoFrame, region: tuple[int, int, int, int] | None = None
+    ) -> Future[Check]:
         image = rgb(frame)
         masked, faces, area = self._masked(image, index)
-        return self.check_pool.submit(self._check, image, masked, faces, area)
+        if region is None:
+            return self.check_pool.submit(self._check, image, masked, faces, area)
+        x1, y1, x2, y2 = region
+        crop = (slice(y1, y2), slice(x1, x2))
+        return self.check_pool.submit(
+            self._check, image[crop], masked[crop], faces.shifted(-x1, -y1), area[crop], (x1, y1)
+        )
 
     def _masked(self, image: Image, index: int) -> tuple[Image, Detections, npt.NDArray[np.bool_]]:
         """Frame `index` masked: the faces, a person's added ranges, and what the check found
@@ -497,23 +515,33 @@ class _Job:
         self.out.mux(self.encoder.encode(out))
         self.emitted += 1
 
-    def _check(self, original: Image, masked: Image, faces: Detections, area: npt.NDArray[np.bool_]) -> Check:
-        """The verifier's attack on the upright picture; boxes come back in coded-picture pixels."""
+    def _check(
+        self,
+        original: Image,
+        masked: Image,
+        faces: Detections,
+        area: npt.NDArray[np.bool_],
+        offset: tuple[int, int] = (0, 0),
+    ) -> Check:
+        """The verifier's attack on the upright picture (or a part of it, `offset` from the
+        top left); boxes come back in coded-picture pixels."""
         turns = self.rotation
+        coded_h, coded_w = original.shape[:2]
 
         def upright(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
             return np.ascontiguousarray(np.rot90(array, turns))
 
-        height, width = (self.width, self.height) if turns % 2 else (self.height, self.width)
+        height, width = (coded_w, coded_h) if turns % 2 else (coded_h, coded_w)
         turned = unrotate(faces.boxes, (4 - turns) % 4, width, height)  # coded -> upright
         faces_up = Detections(turned, faces.scores, faces.sources)
         attack = self.verifier.check if self.verifier is not None else check_frame
         check = attack(upright(original), upright(masked), faces_up, upright(area))
 
         def back(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-            if not boxes or not turns:
+            if not boxes:
                 return boxes
-            coded = unrotate(np.asarray(boxes, np.float32), turns, self.width, self.height)
+            coded = unrotate(np.asarray(boxes, np.float32), turns, coded_w, coded_h)
+            coded += np.asarray([offset[0], offset[1], offset[0], offset[1]], np.float32)
             return [(a, b, c, d) for a, b, c, d in coded.round().astype(int).tolist()]
 
         check.redetected_boxes = back(check.redetected_boxes)
