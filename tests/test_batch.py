@@ -189,27 +189,41 @@ def test_resume_redoes_only_what_is_missing_changed_or_failed(tmp_path: Path) ->
     assert other.calls == 6
 
 
-def test_cli_reports_a_corrupt_file_and_does_the_others(tmp_path: Path) -> None:
+def test_cli_reports_a_corrupt_file_and_does_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_video import write_clip
+
     src, out = tmp_path / "in", tmp_path / "out"
     for i in range(2):
         photo(src / f"p{i}.jpg", i)
     (src / "truncated.jpg").write_bytes((src / "p0.jpg").read_bytes()[:300])
     (src / "readme.txt").write_text("hello")
+    write_clip(tmp_path / "clip.mp4", frames=5)  # its index is at the end: cut, nothing plays
+    (src / "cut.mp4").write_bytes((tmp_path / "clip.mp4").read_bytes()[:2000])
     report, table = tmp_path / "report.json", tmp_path / "table.csv"
 
     code = main([str(src), "-o", str(out), "--no-verify", "--workers", "1", "-q",
                  "--report", str(report), "--csv", str(table)])  # fmt: skip
 
     assert code == 2
+    said = capsys.readouterr().err.splitlines()  # -q: errors only, a line each
+    assert len(said) == 2 and any("cut.mp4: a video file FFmpeg cannot read" in line for line in said)
     assert outputs(out) == ["p0.unseen.jpg", "p1.unseen.jpg"]
     document = json.loads(report.read_text())
     states = {f["input"]: f["state"] for f in document["files"]}
-    assert states == {"p0.jpg": "done", "p1.jpg": "done", "truncated.jpg": "failed", "readme.txt": "skipped"}
+    assert states == {"p0.jpg": "done", "p1.jpg": "done", "truncated.jpg": "failed", "readme.txt": "skipped",
+                      "cut.mp4": "failed"}
     failed = next(f for f in document["files"] if f["input"] == "truncated.jpg")
     assert "truncated" in failed["reason"] and failed["output"] is None
     with table.open() as f:
         listed = {r["input"]: r for r in csv.DictReader(f)}
     assert set(listed) == set(states) and listed["p0.jpg"]["output"] == "p0.unseen.jpg"
+    from unseen.pipeline import anonymize_file
+
+    with pytest.raises(UnreadableInput, match="cut.mp4: a video file FFmpeg cannot read"):
+        anonymize_file(src / "cut.mp4", tmp_path / "cut.out.mp4")
+    assert not (tmp_path / "cut.out.mp4").exists()
     assert main([str(src), "-o", str(tmp_path / "o2"), "--report", str(src / "r.json")]) == 1
     assert main([str(src), "-o", str(tmp_path / "o3"), "--segment-seconds", "-1"]) == 1
     assert main([str(src), "-o", str(tmp_path / "o3"), "--segment-seconds", "nan"]) == 1

@@ -111,7 +111,7 @@ def anonymize_file(
     total)` is called per video frame.
     """
     from unseen.media.image import load_image, read_back, save_image
-    from unseen.media.video import anonymize_video, is_video
+    from unseen.media.video import anonymize_video, is_video, refuse_broken_video
 
     settings = settings or Settings()
     src = Path(src)
@@ -125,6 +125,7 @@ def anonymize_file(
         return anonymize_video(
             src, target, settings, detector=detector, progress=progress, edits=edits, verifier=verifier
         )
+    refuse_broken_video(src)
     loaded = load_image(src, settings.max_pixels)
     target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
     _check_target(src, target)

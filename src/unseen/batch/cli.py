@@ -70,6 +70,7 @@ def _error(line: str) -> None:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from unseen.batch.job import run_batch
+    from unseen.batch.manifest import State
     from unseen.batch.report import ProgressLine, summary_table, write_csv, write_json
 
     if args.workers is not None and args.workers < 1:
@@ -119,6 +120,10 @@ def main(argv: list[str]) -> int:
         return max(result.exit_code, EXIT_INPUT)
     if not args.quiet:
         print(summary_table(result), file=sys.stderr, flush=True)
-    elif result.stopped:
-        _error(f"stopped: {result.stopped}")
+    else:  # errors only: one line for each file that failed or was refused
+        for row in result.rows:
+            if row.state in (State.FAILED, State.REFUSED):
+                _error(row.error or f"{row.rel}: {row.state}")
+        if result.stopped:
+            _error(f"stopped: {result.stopped}")
     return result.exit_code

@@ -86,7 +86,7 @@ def identify(root: Path, entry: Entry) -> Entry:
     if entry.size == 0:
         return Entry(entry.rel, skip=EMPTY)
     from unseen.media.image import sniff_format
-    from unseen.media.video import is_video
+    from unseen.media.video import is_video, refuse_broken_video
 
     path = root / entry.rel
     kind, suffix = "image", ""
@@ -94,6 +94,10 @@ def identify(root: Path, entry: Entry) -> Entry:
         suffix = sniff_format(path).suffix
     except UnsupportedInput as refused:
         if not is_video(path):
+            try:
+                refuse_broken_video(path)
+            except UnreadableInput as error:
+                return Entry(entry.rel, size=entry.size, error=str(error))
             return Entry(entry.rel, size=entry.size, skip=f"{NOT_MEDIA} ({_reason(refused, path)})")
         kind, suffix = "video", path.suffix.lower() or ".mp4"
     except UnreadableInput as error:

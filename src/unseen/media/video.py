@@ -77,6 +77,24 @@ def is_video(path: Path) -> bool:
         return False
 
 
+_CONTAINER_MAGIC = ((4, b"ftyp"), (0, b"\x1a\x45\xdf\xa3"), (8, b"AVI "), (0, b"\x00\x00\x01\xba"))
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def refuse_broken_video(path: Path) -> None:
+    """UnreadableInput when a file FFmpeg cannot read starts like a video container (MP4/MOV,
+    Matroska/WebM, AVI, MPEG-PS): truncated or corrupt, not "not media"."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return  # a photo's
+    if any(head[at : at + len(magic)] == magic for at, magic in _CONTAINER_MAGIC):
+        raise UnreadableInput(f"{path}: a video file FFmpeg cannot read (truncated or corrupt)")
+
+
 def anonymize_video(
     src: Path,
     dst: Path,
