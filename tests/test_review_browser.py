@@ -145,12 +145,17 @@ def drag(page: Any, item: dict[str, int], box: tuple[int, int, int, int]) -> Non
         page.mouse.up()
 
 
-def test_review_in_the_browser(review: ReviewServer, page: Any) -> None:
+def watch(page: Any) -> tuple[list[str], list[str], str | None]:
+    """What the page requests, the errors on its console, and where to save screenshots."""
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     errors: list[str] = []
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    shots = os.environ.get("UNSEEN_SCREENSHOTS")
+    return requests, errors, os.environ.get("UNSEEN_SCREENSHOTS")
+
+
+def test_review_in_the_browser(review: ReviewServer, page: Any) -> None:
+    requests, errors, shots = watch(page)
 
     page.goto(review.url)
     cards = page.locator(".card")

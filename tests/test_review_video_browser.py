@@ -31,7 +31,7 @@ if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)", allow_module_level=True)
 pytestmark = pytest.mark.slow
 
-from test_review_browser import ARGS, LOADED, drag, screenshot, until  # noqa: E402
+from test_review_browser import ARGS, LOADED, drag, screenshot, until, watch  # noqa: E402
 from test_review_video import (  # noqa: E402
     FACE,
     FRAMES,
@@ -114,11 +114,7 @@ def region(frame: Pixels, box: tuple[int, int, int, int], inset: int = 8) -> Pix
 
 
 def test_review_a_video_in_the_browser(review: ReviewServer, page: Any) -> None:
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    shots = os.environ.get("UNSEEN_SCREENSHOTS")
+    requests, errors, shots = watch(page)
     video = next(i for i in review.catalog.items if i.kind == "video")
     assert len(video.tracks) == 2, "the batch's report gave the tracks"
     passer = next(t for t in video.tracks if t["box"] == list(PASSER))
