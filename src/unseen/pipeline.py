@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from unseen.detect import Detector
 from unseen.edits import Edits, sidecar_for
-from unseen.errors import InputTooLarge, OutputError, UnreadableInput, VerificationFailed
+from unseen.errors import InputTooLarge, OutputError, UnreadableInput, UnsupportedInput, VerificationFailed
 from unseen.models import default_detector
 from unseen.redact import apply_masks, head_boxes
 from unseen.settings import Settings
@@ -125,8 +125,11 @@ def anonymize_file(
         return anonymize_video(
             src, target, settings, detector=detector, progress=progress, edits=edits, verifier=verifier
         )
-    refuse_broken_video(src)
-    loaded = load_image(src, settings.max_pixels)
+    try:
+        loaded = load_image(src, settings.max_pixels)
+    except UnsupportedInput:
+        refuse_broken_video(src)  # a cut video says so, rather than "not a photo"
+        raise
     target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
     _check_target(src, target)
     clean_stale(target.parent)

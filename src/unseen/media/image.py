@@ -60,6 +60,8 @@ _PIL_NAME = {
     ImageFormat.HEIF: "HEIF",
 }
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
+# major brands of an ISO media (ftyp) file that is a still picture, not a movie
+ISO_PHOTO_BRANDS = frozenset({*_HEIC_BRANDS, b"mif1", b"msf1", b"miaf", b"avif", b"avis"})
 _REFUSED_SIGNATURES = (
     (b"GIF87a", "GIF"),
     (b"GIF89a", "GIF"),
