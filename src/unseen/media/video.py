@@ -78,18 +78,20 @@ def is_video(path: Path) -> bool:
 
 
 _CONTAINER_MAGIC = ((4, b"ftyp"), (0, b"\x1a\x45\xdf\xa3"), (8, b"AVI "), (0, b"\x00\x00\x01\xba"))
-_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
 
 
 def refuse_broken_video(path: Path) -> None:
-    """UnreadableInput when a file FFmpeg cannot read starts like a video container (MP4/MOV,
-    Matroska/WebM, AVI, MPEG-PS): truncated or corrupt, not "not media"."""
+    """For a file that is neither a photo nor a video FFmpeg can read: UnreadableInput when it
+    starts like a video container (MP4/MOV, Matroska/WebM, AVI, MPEG-PS), so it is reported as
+    truncated or corrupt, not as "not media"."""
+    from unseen.media.image import ISO_PHOTO_BRANDS
+
     try:
         with open(path, "rb") as f:
             head = f.read(16)
     except OSError:
         return
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+    if head[4:8] == b"ftyp" and head[8:12] in ISO_PHOTO_BRANDS:
         return  # a photo's
     if any(head[at : at + len(magic)] == magic for at, magic in _CONTAINER_MAGIC):
         raise UnreadableInput(f"{path}: a video file FFmpeg cannot read (truncated or corrupt)")
@@ -482,8 +484,8 @@ class _Job:
     def _submit_check(
         self, index: int, frame: av.VideoFrame, region: tuple[int, int, int, int] | None = None
     ) -> Future[Check]:
-        image = rgb(frame)
-        masked, faces, area = self._masked(image, index)
+        image, faces = rgb(frame), self._faces_at(index)
+        masked, area = self._masked(image, faces, with_area=True)
         if region is None:
             return self.check_pool.submit(self._check, image, masked, faces, area)
         x1, y1, x2, y2 = region
@@ -492,31 +494,38 @@ class _Job:
             self._check, image[crop], masked[crop], faces.shifted(-x1, -y1), area[crop], (x1, y1)
         )
 
-    def _masked(self, image: Image, index: int) -> tuple[Image, Detections, npt.NDArray[np.bool_]]:
-        """Frame `index` masked: the faces, a person's added ranges, and what the check found
-        (solid, larger); also all the boxes and, when verifying, where masks were drawn."""
+    def _faces_at(self, index: int) -> Detections:
+        """Every box masked on frame `index`: tracks (but those switched off), what the check
+        found (source "check"), and the ranges a person added."""
         faces = self.tracker.boxes_at(index, self.off)
         if self.coded_edits is not None:
             faces = Detections.merge([faces, _ranges_at(self.coded_edits, index)])
+        return faces
+
+    def _masked(
+        self, image: Image, faces: Detections, with_area: bool = False
+    ) -> tuple[Image, npt.NDArray[np.bool_]]:
+        """`image` with `faces` masked, what the check found solid and larger; with `with_area`
+        (a checked frame) also where masks were drawn, else an empty array."""
         found = faces.sources == "check"
         grow, shape = self.settings.grow, self.settings.shape
         masked = apply_masks(image, faces[~found], self.settings.mask, shape, grow)
         if found.any():
             masked = apply_masks(masked, faces[found], MaskStyle.SOLID, shape, grow * SEED_GROW)
         area = np.zeros((0, 0), bool)
-        if self.settings.verify:
+        if with_area:
             area = mask_area(masked.shape, faces[~found], shape, grow)
             if found.any():
                 area |= mask_area(masked.shape, faces[found], shape, grow * SEED_GROW)
-        return masked, faces, area
+        return masked, area
 
     def _emit(self, index: int, frame: av.VideoFrame, hidden: bool = False) -> None:
         if hidden:
             return  # a neighbouring segment's frame, looked at for the hold or back-fill only
         padded = (self.out_width, self.out_height) != (self.width, self.height)
-        faces = self.tracker.boxes_at(index, self.off)
-        if len(faces) or padded or (self.coded_edits is not None and self.coded_edits.added_ranges):
-            masked, _, _ = self._masked(rgb(frame), index)
+        faces = self._faces_at(index)
+        if len(faces) or padded:
+            masked, _ = self._masked(rgb(frame), faces)
             if padded:
                 # x264's 4:2:0 needs even sizes: repeat the last row / column (no face pixels added)
                 masked = np.pad(
