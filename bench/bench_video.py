@@ -114,8 +114,10 @@ def clips(work: Path, quick: bool, only: str | None = None) -> list[Path]:
     if not found:
         print(f"(shared clips absent: {SHARED}; generated clips only)\n")
     made = []
-    for name, (w, h, n) in {"gen_1080p.mp4": (1920, 1080, 60 if quick else 150),
-                            "gen_4k.mp4": (3840, 2160, 20 if quick else 90)}.items():
+    for name, (w, h, n) in {
+        "gen_1080p.mp4": (1920, 1080, 60 if quick else 150),
+        "gen_4k.mp4": (3840, 2160, 20 if quick else 90),
+    }.items():
         if only and only not in name:
             continue
         path = work / name
@@ -127,8 +129,10 @@ def clips(work: Path, quick: bool, only: str | None = None) -> list[Path]:
 def compare(work: Path, quick: bool, only: str | None = None) -> None:
     attacker = Attacker()
     print(f"## unseen vs deface (independent check: {attacker.name}, score > 0.9)\n")
-    print("| clip | size | frames | tool | fps | vs deface | peak MB | frames out | audio identical "
-          "| frames with a face found / checked |")
+    print(
+        "| clip | size | frames | tool | fps | vs deface | peak MB | frames out | audio identical "
+        "| frames with a face found / checked |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     deface = VENV / "deface"
     for src in clips(work, quick, only):
@@ -157,10 +161,14 @@ def compare(work: Path, quick: bool, only: str | None = None) -> None:
             own = ""
             if tool == "unseen":
                 check = json.loads((work / f"{src.stem}.json").read_text())["check"]
-                own = (f" (own check: {check['redetected']} flagged after {check['rounds']} round(s), "
-                       f"{check['seconds']:.1f} s)")
-            print(f"| {src.name} | {size} | {frames} | {tool} | {fps:.2f} | {ratio} | {mb:.0f} | "
-                  f"{frame_count(out)} | {same} | {hits} / {checked}{own} |")
+                own = (
+                    f" (own check: {check['redetected']} flagged after {check['rounds']} round(s), "
+                    f"{check['seconds']:.1f} s)"
+                )
+            print(
+                f"| {src.name} | {size} | {frames} | {tool} | {fps:.2f} | {ratio} | {mb:.0f} | "
+                f"{frame_count(out)} | {same} | {hits} / {checked}{own} |"
+            )
         sys.stdout.flush()
     if (work / "gen_1080p.mp4").exists():
         src_hits, src_checked = residual(work / "gen_1080p.mp4", attacker, 1)
@@ -193,18 +201,30 @@ def stages() -> None:
         for scale in (0.5, 1.0, 2.0):
             if scale == 2.0 and threads == 2:
                 continue
-            rows.append((f"CenterFace {scale:g}x, {threads} thread(s)",
-                         timed(lambda i, s=scale, c=centerface: c.detect_at(images[i], s), 3)))
+            rows.append(
+                (
+                    f"CenterFace {scale:g}x, {threads} thread(s)",
+                    timed(lambda i, s=scale, c=centerface: c.detect_at(images[i], s), 3),
+                )
+            )
     multi = MultiScale(CenterFace(threshold=0.2, threads=1))
-    rows.append(("MultiScale, the photo default (1x, 2x, 0.5x), 1 thread",
-                 timed(lambda i: multi.detect(images[i]), 2)))
+    rows.append(
+        (
+            "MultiScale, the photo default (1x, 2x, 0.5x), 1 thread",
+            timed(lambda i: multi.detect(images[i]), 2),
+        )
+    )
     from unseen.media.video_check import check_frame
     from unseen.redact.masks import mask_area
 
     area = mask_area(images[0].shape, faces)
     masked = apply_masks(images[0], faces)
-    rows.append(("output check (verify package: MTCNN + dlib), per checked frame",
-                 timed(lambda i: check_frame(images[0], masked, faces, area), 2)))
+    rows.append(
+        (
+            "output check (verify package: MTCNN + dlib), per checked frame",
+            timed(lambda i: check_frame(images[0], masked, faces, area), 2),
+        )
+    )
     print("## Per-frame cost at 1920x1080 (2 cores)\n\n| stage | ms / frame |\n|---|---|")
     for name, seconds in rows:
         print(f"| {name} | {seconds * 1000:.0f} |")

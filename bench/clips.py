@@ -27,8 +27,11 @@ def astronaut_head() -> Image:
 def background(width: int, height: int, t: int) -> Image:
     """A textured background that scrolls, so the encoder has real work to do."""
     rng = np.random.default_rng(7)
-    tile = cv2.resize(rng.integers(40, 200, (height // 16 + 2, width // 16 + 2, 3), np.uint8),
-                      (width + 32, height + 32), interpolation=cv2.INTER_LINEAR)
+    tile = cv2.resize(
+        rng.integers(40, 200, (height // 16 + 2, width // 16 + 2, 3), np.uint8),
+        (width + 32, height + 32),
+        interpolation=cv2.INTER_LINEAR,
+    )
     off = (t * 3) % 32
     return np.ascontiguousarray(tile[off : off + height, off : off + width])
 

@@ -212,8 +212,13 @@ def test_cli_reports_a_corrupt_file_and_does_the_others(
     assert outputs(out) == ["p0.unseen.jpg", "p1.unseen.jpg"]
     document = json.loads(report.read_text())
     states = {f["input"]: f["state"] for f in document["files"]}
-    assert states == {"p0.jpg": "done", "p1.jpg": "done", "truncated.jpg": "failed", "readme.txt": "skipped",
-                      "cut.mp4": "failed"}
+    assert states == {
+        "p0.jpg": "done",
+        "p1.jpg": "done",
+        "truncated.jpg": "failed",
+        "readme.txt": "skipped",
+        "cut.mp4": "failed",
+    }
     failed = next(f for f in document["files"] if f["input"] == "truncated.jpg")
     assert "truncated" in failed["reason"] and failed["output"] is None
     with table.open() as f:

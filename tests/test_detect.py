@@ -95,8 +95,17 @@ def test_tiles_cover_the_side_with_overlap(length: int, tile: float, overlap: fl
         assert b - a <= tile - overlap + 1, "neighbouring tiles overlap enough"
 
 
-@pytest.mark.parametrize(("w", "h", "scale"), [(2560, 1920, 1.0), (3840, 2160, 1.0), (4000, 3000, 2.0),
-                                               (60000, 40, 1.0), (1000, 800, 0.5), (12000, 9000, 1.0)])
+@pytest.mark.parametrize(
+    ("w", "h", "scale"),
+    [
+        (2560, 1920, 1.0),
+        (3840, 2160, 1.0),
+        (4000, 3000, 2.0),
+        (60000, 40, 1.0),
+        (1000, 800, 0.5),
+        (12000, 9000, 1.0),
+    ],
+)
 def test_tiling_bounds_each_run_and_wastes_little(w: int, h: int, scale: float) -> None:
     from unseen.detect.centerface import TILE_PIXELS, _network_pixels, _starts, _tiling
 

@@ -309,12 +309,22 @@ def test_join_task_joins_merges_reports_and_removes_the_parts(tmp_path: Path) ->
     parts = parts_of(src, segments, tmp_path / "out")
     task = Task("in.mp4", str(src), str(tmp_path / "out" / "in.unseen.mp4"), FAST, "video")
     reports = [
-        Report(str(src), str(p), W, H, faces=[FaceRecord((1, 2, 3, 4), 0.9, "fake")], verdict="unverified",
-               check=Check(redetected=k, rounds=1), metadata_removed=["creation time"])  # fmt: skip
+        Report(
+            str(src),
+            str(p),
+            W,
+            H,
+            faces=[FaceRecord((1, 2, 3, 4), 0.9, "fake")],
+            verdict="unverified",
+            check=Check(redetected=k, rounds=1),
+            metadata_removed=["creation time"],
+        )  # fmt: skip
         for k, p in enumerate(parts)
     ]
-    outcomes = [Outcome("in.mp4", "done", output=str(p), report=r.to_dict())
-                for p, r in zip(parts, reports, strict=True)]
+    outcomes = [
+        Outcome("in.mp4", "done", output=str(p), report=r.to_dict())
+        for p, r in zip(parts, reports, strict=True)
+    ]
 
     outcome = join_task(task, segments, outcomes, FakeDetector([]))
 

@@ -170,8 +170,11 @@ def test_variable_frame_rate_kept(tmp_path: Path) -> None:
 
 def test_metadata_and_data_track_removed(tmp_path: Path) -> None:
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
-    planted = {"location": "+48.8584+002.2945/", "creation_time": "2024-05-01T12:00:00Z",
-               "title": "Jane Doe at the march"}
+    planted = {
+        "location": "+48.8584+002.2945/",
+        "creation_time": "2024-05-01T12:00:00Z",
+        "title": "Jane Doe at the march",
+    }
     write_clip(src, frames=10, metadata=planted, data_track=True)
     report = anonymize_video(src, dst, Settings(), Scripted(lambda i: []))
     assert {"location", "creation time", "data track"} <= set(report.metadata_removed)
@@ -202,8 +205,9 @@ def exiftool(path: Path) -> str | None:
     tool = shutil.which("exiftool") or ("/usr/bin/exiftool" if Path("/usr/bin/exiftool").exists() else None)
     if tool is None:
         return None
-    run = subprocess.run([tool, "-j", "-a", "-G1", "-ee", str(path)], capture_output=True, text=True,
-                         check=False)
+    run = subprocess.run(
+        [tool, "-j", "-a", "-G1", "-ee", str(path)], capture_output=True, text=True, check=False
+    )
     lines = run.stdout.splitlines()
     return "\n".join(line for line in lines if '"System:' not in line and "SourceFile" not in line)
 

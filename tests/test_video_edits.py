@@ -80,8 +80,11 @@ def test_box_added_on_every_frame_and_rotation(tmp_path: Path) -> None:
 def keyframed_clip(path: Path, frames: int = 60, gop: int = 15) -> list[int]:
     """A clip with a keyframe every `gop` frames and a face on frames 20-35; its keyframe pts."""
     with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=30, options={"preset": "ultrafast", "g": str(gop),
-                                                             "keyint_min": str(gop), "sc_threshold": "0"})
+        video = out.add_stream(
+            "libx264",
+            rate=30,
+            options={"preset": "ultrafast", "g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"},
+        )
         video.width, video.height, video.pix_fmt = W, H, "yuv420p"
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray(numbered(i, face=on_20_to_35(i)), format="rgb24")
@@ -197,8 +200,14 @@ def test_switched_off_track_is_not_in_the_report_and_a_given_verifier_attacks(tm
     first = anonymize_video(src, tmp_path / "a.mp4", FAST, Scripted(two_faces))
     off = first.faces[0].track
     assert off is not None
-    report = anonymize_video(src, tmp_path / "b.mp4", Settings(), Scripted(two_faces),
-                             edits=Edits(tracks_off=[off]), verifier=Counting())
+    report = anonymize_video(
+        src,
+        tmp_path / "b.mp4",
+        Settings(),
+        Scripted(two_faces),
+        edits=Edits(tracks_off=[off]),
+        verifier=Counting(),
+    )
     assert [f.track for f in report.faces] == [f.track for f in first.faces[1:]]
     assert Counting.calls == 1 and report.verdict == "verified"  # frame 0 of a 1 s clip
 

@@ -159,9 +159,7 @@ def plan_segments(timeline: Timeline, seconds: float = SEGMENT_SECONDS) -> list[
     for k, start in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else None
         frames = timeline.pts[start.frame : stop.frame if stop else None]
-        out.append(
-            Segment(start.frame, start.pts, stop.pts if stop else None, len(frames), _digest(frames))
-        )
+        out.append(Segment(start.frame, start.pts, stop.pts if stop else None, len(frames), _digest(frames)))
     return out
 
 

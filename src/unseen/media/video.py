@@ -258,8 +258,10 @@ class _Job:
         # the faces masked: a track a person switched off is not one
         last_frame = self.start_index + self.emitted - 1
         report.faces = [
-            r for r in self.tracker.records
-            if r.track not in self.off and (r.last is None or r.last >= self.start_index)
+            r
+            for r in self.tracker.records
+            if r.track not in self.off
+            and (r.last is None or r.last >= self.start_index)
             and (r.first is None or r.first <= last_frame)  # masked on a frame of this job's
         ]
         turns = (4 - self.rotation) % 4
@@ -586,6 +588,7 @@ def _ints(box: FloatArray) -> tuple[int, ...]:
 
 def _coded(edits: Edits, rotation: int, width: int, height: int) -> Edits:
     """`edits` (upright pixels) in the pixels of the coded picture (width x height)."""
+
     def back(boxes: list[Any]) -> list[Any]:
         if not boxes:
             return []
@@ -596,8 +599,13 @@ def _coded(edits: Edits, rotation: int, width: int, height: int) -> Edits:
     for item in edits.added_ranges:
         box = back([item["box"]])[0]
         ranges.append({"box": list(box), "first": int(item["first"]), "last": int(item["last"])})  # type: ignore[call-overload]
-    return Edits(added=back(edits.added), removed=back(edits.removed), mask=edits.mask,
-                 tracks_off=list(edits.tracks_off), added_ranges=ranges)
+    return Edits(
+        added=back(edits.added),
+        removed=back(edits.removed),
+        mask=edits.mask,
+        tracks_off=list(edits.tracks_off),
+        added_ranges=ranges,
+    )
 
 
 def _ranges_at(edits: Edits, index: int) -> Detections:

@@ -21,8 +21,11 @@ from unseen.types import Check, Detections, Image
 
 # what libavformat writes by itself and what says nothing about who filmed
 _HARMLESS_TAGS = {"major_brand", "minor_version", "compatible_brands", "language", "duration"}
-_HARMLESS_VALUES = {"handler_name": ("VideoHandler", "SoundHandler"), "vendor_id": ("[0][0][0][0]", "FFMP"),
-                    "encoder": ("Lavf", "Lavc")}
+_HARMLESS_VALUES = {
+    "handler_name": ("VideoHandler", "SoundHandler"),
+    "vendor_id": ("[0][0][0][0]", "FFMP"),
+    "encoder": ("Lavf", "Lavc"),
+}
 
 
 FALLBACK_THRESHOLD = 0.3  # CenterFace on the output when the verify package is missing
@@ -61,8 +64,9 @@ def _uncovered(found: Detections, area: npt.NDArray[np.bool_], covered: float) -
 def read_back(path: Path) -> list[str]:
     """What in the written file could identify: tags beyond the muxer's own, tracks beyond video/audio."""
     left: list[str] = []
-    with av.open(str(Path(path).absolute()), metadata_errors="replace",
-                 options={"protocol_whitelist": "file"}) as container:
+    with av.open(
+        str(Path(path).absolute()), metadata_errors="replace", options={"protocol_whitelist": "file"}
+    ) as container:
         tags = [("file", k, v) for k, v in container.metadata.items()]
         for stream in container.streams:
             tags += [(f"stream {stream.index}", k, v) for k, v in stream.metadata.items()]

@@ -58,8 +58,13 @@ def dropped(container: av.container.InputContainer, video: av.VideoStream, keep_
     for stream in container.streams:
         if stream is video or (stream.type == "audio" and keep_audio):
             continue
-        kind = {"audio": "audio track", "video": "extra video track", "subtitle": "subtitle track",
-                "attachment": "attachment", "data": "data track"}.get(stream.type, f"{stream.type} track")
+        kind = {
+            "audio": "audio track",
+            "video": "extra video track",
+            "subtitle": "subtitle track",
+            "attachment": "attachment",
+            "data": "data track",
+        }.get(stream.type, f"{stream.type} track")
         if stream.type == "video" and stream.disposition & Disposition.attached_pic:
             kind = "cover picture"
         if kind not in found:
@@ -107,8 +112,10 @@ def add_audio(out: av.container.OutputContainer, source: av.AudioStream) -> av.A
     """A copy of an audio stream's codec parameters: its packets are remuxed, never re-encoded."""
     if source.codec_context is None or source.codec_context.name not in out.supported_codecs:
         name = source.codec_context.name if source.codec_context else "unknown"
-        raise ValueError(f"{name} audio cannot be kept in a {out.format.name} file: drop the audio "
-                         "or choose an output container that holds it")
+        raise ValueError(
+            f"{name} audio cannot be kept in a {out.format.name} file: drop the audio "
+            "or choose an output container that holds it"
+        )
     stream = out.add_stream_from_template(source)
     stream.metadata.clear()
     stream.disposition = source.disposition & Disposition.default
@@ -122,4 +129,3 @@ def display_matrix(frame: av.VideoFrame) -> list[int] | None:
         if data.type == Type.DISPLAYMATRIX and len(raw) >= 36:
             return list(struct.unpack("<9i", raw[:36]))
     return None
-

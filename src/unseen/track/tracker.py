@@ -115,13 +115,22 @@ class Tracker:
         # round (from the verifier) do not renumber later ones, so a person's "track 4 off" holds
         for rank, di in enumerate(unmatched):
             small = float(detections.heights[di]) < self.small_px
-            track = Track(index * IDS_PER_FRAME + min(rank, IDS_PER_FRAME - 1),
-                          {index: detections.boxes[di].copy()},
-                          float(detections.scores[di]), str(detections.sources[di]),
-                          backfill=self.small_backfill if small else self.big_backfill)
+            track = Track(
+                index * IDS_PER_FRAME + min(rank, IDS_PER_FRAME - 1),
+                {index: detections.boxes[di].copy()},
+                float(detections.scores[di]),
+                str(detections.sources[di]),
+                backfill=self.small_backfill if small else self.big_backfill,
+            )
             box = tuple(int(round(v)) for v in detections.boxes[di])
-            track.record = FaceRecord(box, track.score, track.source, track=track.id,  # type: ignore[arg-type]
-                                      first=max(0, index - track.backfill), last=index + self.hold)
+            track.record = FaceRecord(
+                box,
+                track.score,
+                track.source,
+                track=track.id,  # type: ignore[arg-type]
+                first=max(0, index - track.backfill),
+                last=index + self.hold,
+            )
             self.tracks.append(track)
             self.records.append(track.record)
 
@@ -132,9 +141,14 @@ class Tracker:
             key = index * IDS_PER_FRAME + min(SEED_RANK + rank, IDS_PER_FRAME - 1)
             track = Track(key, {index: box.copy()}, 1.0, "check", backfill=self.big_backfill, seeded=True)
             self.tracks.append(track)
-            track.record = FaceRecord(tuple(int(round(v)) for v in box), 1.0, "check",  # type: ignore[arg-type]
-                                      track=track.id, first=max(0, index - track.backfill),
-                                      last=index + self.hold)
+            track.record = FaceRecord(
+                tuple(int(round(v)) for v in box),
+                1.0,
+                "check",  # type: ignore[arg-type]
+                track=track.id,
+                first=max(0, index - track.backfill),
+                last=index + self.hold,
+            )
             self.records.append(track.record)
 
     def boxes_at(self, index: int, off: frozenset[int] = frozenset()) -> Detections:
