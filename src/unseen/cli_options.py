@@ -45,8 +45,9 @@ def add_settings_arguments(p: argparse.ArgumentParser, *, video: bool = True, fo
             type=AudioPolicy,
             choices=list(AudioPolicy),
             default=AudioPolicy.KEEP,
-            metavar="{keep,drop}",
-            help="video: keep the audio untouched (default) or drop it",
+            metavar="{keep,drop,disguise}",
+            help="video: keep the audio untouched (default), drop it, or disguise the voices "
+            "(needs unseen[voice])",
         )
     p.add_argument(
         "--no-verify",

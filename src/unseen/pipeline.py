@@ -14,7 +14,7 @@ from unseen.edits import Edits, sidecar_for
 from unseen.errors import InputTooLarge, OutputError, UnreadableInput, UnsupportedInput, VerificationFailed
 from unseen.models import default_detector
 from unseen.redact import apply_masks, head_boxes
-from unseen.settings import Settings
+from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import clean_stale
 from unseen.types import Check, Detections, FaceRecord, Image, MaskStyle, Report, Verdict
 
@@ -122,6 +122,19 @@ def anonymize_file(
         _check_target(src, target)
         if edits is None and sidecar_for(target).is_file():
             edits = Edits.load(sidecar_for(target))
+        if settings.audio is AudioPolicy.DISGUISE:  # the picture as usual, then the voices
+            from unseen.media.video_check import read_back as video_read_back
+            from unseen.voice import disguise_video
+
+            return disguise_video(
+                src,
+                target,
+                settings,
+                lambda out, s: anonymize_video(
+                    src, out, s, detector=detector, progress=progress, edits=edits, verifier=verifier
+                ),
+                video_read_back,
+            )
         return anonymize_video(
             src, target, settings, detector=detector, progress=progress, edits=edits, verifier=verifier
         )

@@ -11,6 +11,7 @@ from unseen.types import MaskShape, MaskStyle
 class AudioPolicy(str, enum.Enum):
     KEEP = "keep"
     DROP = "drop"
+    DISGUISE = "disguise"  # voices changed until a speaker recognizer no longer knows them
 
 
 @dataclass(frozen=True)

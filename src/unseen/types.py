@@ -144,6 +144,19 @@ class Check:
 
 
 @dataclass
+class VoiceCheck:
+    """What `--audio disguise` did to a video's voices and what the speaker recognizer found."""
+
+    tracks: int = 0  # audio tracks disguised
+    speech_seconds: float = 0.0  # speech the recognizer could judge, over all tracks
+    similarity: float | None = None  # closest output-to-original speaker similarity, read back
+    threshold: float | None = None  # at and above it the recognizer calls it the same speaker
+    rounds: int = 0  # disguise rounds of the strongest-needing track
+    recognizer: str | None = None  # None: --no-verify, nothing compared
+    verified: bool = False
+
+
+@dataclass
 class Report:
     """What was done to one file (or one array): JSON-ready, holds no pixels."""
 
@@ -158,6 +171,7 @@ class Report:
     check: Check | None = None
     seconds: float = 0.0
     error: str | None = None
+    voice: VoiceCheck | None = None  # video with --audio disguise
 
     @property
     def face_count(self) -> int:

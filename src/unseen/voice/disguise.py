@@ -1,0 +1,159 @@
+"""Change a voice so a speaker recognizer no longer knows it, with the WORLD vocoder (PyPI `pyworld`).
+
+WORLD splits speech into pitch (f0), spectral envelope and aperiodicity. The pitch is moved by
+some semitones and the envelope is warped along the frequency axis (the formants move, as with
+a longer or shorter vocal tract), both by amounts drawn from the operating system's entropy for
+each file and each round, never stored, and drifting slowly over time, so no single inverse
+transform undoes them. The words stay: timing and the envelope's shape are kept.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from unseen.errors import MissingExtra
+
+Audio = npt.NDArray[np.float32]
+
+RATE = 24_000  # WORLD works at this rate: all of speech, a quarter of 48 kHz's cost
+FRAME_MS = 5.0
+BLOCK_SECONDS = 8.0  # WORLD's arrays for a long track would not fit in memory at once
+OVERLAP_SECONDS = 0.2
+# per round of the proof loop, each as (low, high): pitch shift in semitones, formant scale, and
+# a bilinear (vocal-tract-length) warp that moves the low formants further than the high ones:
+# measured in bench/bench_voice.py, the bilinear part moves GE2E's embedding more than scale alone
+STRENGTHS = (
+    ((4.0, 6.5), (1.10, 1.18), (0.06, 0.10)),
+    ((6.0, 9.0), (1.15, 1.25), (0.09, 0.13)),
+    ((8.0, 11.0), (1.20, 1.32), (0.12, 0.16)),
+)
+
+
+@dataclass(frozen=True)
+class VoiceChange:
+    """One draw of the disguise: held in memory for one file's round, never written anywhere."""
+
+    semitones: float  # signed mean pitch shift
+    warp: float  # mean formant factor (>1 moves formants up)
+    alpha: float  # bilinear warp, same sign as log(warp)
+    drift: tuple[tuple[float, float, float], ...]  # (amplitude, Hz, phase) of slow changes
+    warp_drift: tuple[tuple[float, float, float], ...]
+
+    def at(self, seconds: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Pitch factor and formant factor at each time."""
+        shift = self.semitones + sum(a * np.sin(2 * np.pi * hz * seconds + p) for a, hz, p in self.drift)
+        warp = np.log2(self.warp) + sum(a * np.sin(2 * np.pi * hz * seconds + p) for a, hz, p in self.warp_drift)
+        return np.power(2.0, shift / 12.0), np.power(2.0, warp)
+
+
+def draw(strength: int, median_f0: float | None = None) -> VoiceChange:
+    """A fresh random disguise; strength 0-2 picks wider shifts. A low voice goes up more often,
+    a high one down, so the result stays a human voice."""
+    rng = secrets.SystemRandom()
+    (p_lo, p_hi), (w_lo, w_hi), (a_lo, a_hi) = STRENGTHS[min(strength, len(STRENGTHS) - 1)]
+    up = 0.5 if median_f0 is None else (0.8 if median_f0 < 150 else 0.2 if median_f0 > 190 else 0.5)
+    sign = 1.0 if rng.random() < up else -1.0
+    semitones = sign * rng.uniform(p_lo, p_hi)
+    warp = rng.uniform(w_lo, w_hi) ** sign
+
+    def slow(amplitude: float) -> tuple[tuple[float, float, float], ...]:
+        return tuple(
+            (amplitude * rng.uniform(0.3, 1.0), rng.uniform(0.07, 0.4), rng.uniform(0, 2 * math.pi))
+            for _ in range(3)
+        )
+
+    return VoiceChange(semitones, warp, sign * rng.uniform(a_lo, a_hi), slow(0.6), slow(0.025))
+
+
+def _world() -> object:
+    try:
+        with warnings.catch_warnings():  # pyworld 0.3.5 imports the deprecated pkg_resources
+            warnings.simplefilter("ignore")
+            import pyworld
+    except ImportError as error:
+        raise MissingExtra("pyworld (the WORLD vocoder)", "voice") from error
+    return pyworld
+
+
+def require() -> None:
+    """MissingExtra now, before any work, when the vocoder is not installed."""
+    _world()
+
+
+def median_f0(audio: Audio) -> float | None:
+    """The voice's median pitch in Hz over voiced frames (None without voiced frames)."""
+    pw = _world()
+    x = audio[: RATE * 30].astype(np.float64)
+    if len(x) < RATE // 4:
+        return None
+    f0, _ = pw.dio(x, RATE, frame_period=10.0)  # type: ignore[attr-defined]
+    voiced = f0[f0 > 0]
+    return float(np.median(voiced)) if len(voiced) > 10 else None
+
+
+def disguise(audio: Audio, change: VoiceChange) -> Audio:
+    """`audio` (mono, RATE Hz) with the voice changed; same length, same timing."""
+    if len(audio) == 0:
+        return audio.copy()
+    block, overlap = int(BLOCK_SECONDS * RATE), int(OVERLAP_SECONDS * RATE)
+    out = np.zeros(len(audio), np.float64)
+    weight = np.zeros(len(audio), np.float64)
+    start = 0
+    while start < len(audio):
+        stop = min(len(audio), start + block + overlap)
+        piece = _block(audio[start:stop].astype(np.float64), change, start / RATE)
+        fade = np.ones(stop - start)
+        ramp = min(overlap, stop - start)
+        if start > 0:
+            fade[:ramp] = np.linspace(0, 1, ramp)
+        if stop < len(audio):
+            fade[-ramp:] = np.linspace(1, 0, ramp)
+        out[start:stop] += piece * fade
+        weight[start:stop] += fade
+        if stop == len(audio):
+            break
+        start += block
+    out /= np.maximum(weight, 1e-9)
+    peak = float(np.max(np.abs(out))) if len(out) else 0.0
+    if peak > 0.99:
+        out *= 0.99 / peak
+    return out.astype(np.float32)
+
+
+def _block(x: npt.NDArray[np.float64], change: VoiceChange, offset: float) -> npt.NDArray[np.float64]:
+    pw = _world()
+    if len(x) < int(0.05 * RATE) or not np.any(x):
+        return np.zeros_like(x)  # too short for WORLD's windows: silence carries no voice
+    f0, times = pw.dio(x, RATE, frame_period=FRAME_MS)  # type: ignore[attr-defined]
+    f0 = pw.stonemask(x, f0, times, RATE)  # type: ignore[attr-defined]
+    sp = pw.cheaptrick(x, f0, times, RATE)  # type: ignore[attr-defined]
+    ap = pw.d4c(x, f0, times, RATE)  # type: ignore[attr-defined]
+    pitch, warp = change.at(times + offset)
+    f0 = f0 * pitch
+    sp, ap = _warp(sp, warp, change.alpha), _warp(ap, warp, change.alpha)
+    y = pw.synthesize(f0, sp, ap, RATE, frame_period=FRAME_MS)  # type: ignore[attr-defined]
+    if len(y) < len(x):
+        y = np.pad(y, (0, len(x) - len(y)))
+    return np.asarray(y[: len(x)], dtype=np.float64)
+
+
+def _warp(
+    envelope: npt.NDArray[np.float64], factor: npt.NDArray[np.float64], alpha: float = 0.0
+) -> npt.NDArray[np.float64]:
+    """Each frame's envelope stretched along frequency: new(w) = old(B(w / factor)), where B is the
+    inverse of a bilinear warp by `alpha` (alpha > 0 moves the low formants up further)."""
+    bins = envelope.shape[1]
+    omega = np.clip(np.pi * np.arange(bins)[None, :] / (bins - 1) / factor[:, None], 0, np.pi)
+    omega = omega - 2 * np.arctan(alpha * np.sin(omega) / (1 + alpha * np.cos(omega)))
+    source = np.clip(omega / np.pi * (bins - 1), 0, bins - 1)
+    low = np.minimum(np.floor(source).astype(np.int64), bins - 2)
+    frac = source - low
+    below = np.take_along_axis(envelope, low, axis=1)
+    above = np.take_along_axis(envelope, low + 1, axis=1)
+    return np.ascontiguousarray(below * (1 - frac) + above * frac)
