@@ -76,6 +76,10 @@ def summary(report: Report) -> str:
         )
     else:
         parts.append(report.verdict.upper())
+    if report.voice is not None:
+        from unseen.voice.summary import voice_summary
+
+        parts.append(voice_summary(report.voice))
     return "; ".join(parts)
 
 

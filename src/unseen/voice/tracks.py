@@ -123,9 +123,7 @@ def _encoded(stream: av.AudioStream, track: Track) -> Iterator[av.Packet[Any]]:
     fmt = ctx.format.name if ctx.format is not None else "fltp"
     first = max(0, int(round(track.start * track.rate)))
     for at in range(0, len(track.samples), size):
-        chunk = track.samples[at : at + size]
-        if len(chunk) < size:
-            chunk = np.pad(chunk, (0, size - len(chunk)))
+        chunk = track.samples[at : at + size]  # a short last frame keeps the track's length
         data: npt.NDArray[Any] = chunk.reshape(1, -1)
         if fmt.startswith("s16"):
             data = (np.clip(data, -1, 1) * 32767).astype(np.int16)
