@@ -95,7 +95,17 @@ def _rotation_matrix(degrees: int) -> list[int]:
     theta = np.deg2rad(-degrees)
     c, s = np.cos(theta), np.sin(theta)
     one = 1 << 16
-    return [int(round(c * one)), int(round(-s * one)), 0, int(round(s * one)), int(round(c * one)), 0, 0, 0, 1 << 30]
+    return [
+        int(round(c * one)),
+        int(round(-s * one)),
+        0,
+        int(round(s * one)),
+        int(round(c * one)),
+        0,
+        0,
+        0,
+        1 << 30,
+    ]
 
 
 def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:

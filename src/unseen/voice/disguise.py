@@ -48,8 +48,11 @@ class VoiceChange:
     def at(self, seconds: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Pitch factor and formant factor at each time."""
         shift = self.semitones + sum(a * np.sin(2 * np.pi * hz * seconds + p) for a, hz, p in self.drift)
-        warp = np.log2(self.warp) + sum(a * np.sin(2 * np.pi * hz * seconds + p) for a, hz, p in self.warp_drift)
-        return np.power(2.0, shift / 12.0), np.power(2.0, warp)
+        warp = np.log2(self.warp) + sum(
+            a * np.sin(2 * np.pi * hz * seconds + p) for a, hz, p in self.warp_drift
+        )
+        flat = np.zeros_like(seconds, dtype=np.float64)  # a change without drift is still per frame
+        return np.power(2.0, flat + shift / 12.0), np.power(2.0, flat + warp)
 
 
 def draw(strength: int, median_f0: float | None = None) -> VoiceChange:

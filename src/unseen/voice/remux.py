@@ -110,7 +110,9 @@ def _judge_output(
     for original, output in zip(originals, heard, strict=True):
         lag = int(round((output.start - original.start) * original.rate))
         # the encoder's start can differ from the source's by a few samples: compare the same instants
-        samples = output.samples[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag, np.float32), output.samples])
+        samples = (
+            output.samples[lag:] if lag >= 0 else np.concatenate([np.zeros(-lag, np.float32), output.samples])
+        )
         judged = judge(original.samples, samples, recognizer)
         check.speech_seconds += judged.speech_seconds
         if judged.similarity is not None:

@@ -198,7 +198,10 @@ class GE2E:
                 out[:, t] = h
             x = out
         raw = np.maximum(h @ self.w["linear.weight"].T + self.w["linear.bias"], 0)
-        return (raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-9)).astype(np.float32)
+        unit: npt.NDArray[np.float32] = (
+            raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-9)
+        ).astype(np.float32)
+        return unit
 
     def embed(self, speech: Audio) -> npt.NDArray[np.float32]:
         """One utterance's embedding, as resemblyzer's embed_utterance computes it."""
@@ -212,11 +215,13 @@ class GE2E:
             mels = np.concatenate([mels, np.zeros((need - len(mels), N_MELS), np.float32)])
         batch = np.stack([mels[s : s + PARTIAL] for s in starts])
         mean = self.partials(batch).mean(axis=0)
-        return (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
+        unit: npt.NDArray[np.float32] = (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
+        return unit
 
 
 def _sigmoid(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    return (0.5 * (np.tanh(0.5 * x) + 1.0)).astype(np.float32)
+    out: npt.NDArray[np.float32] = (0.5 * (np.tanh(0.5 * x) + 1.0)).astype(np.float32)
+    return out
 
 
 @lru_cache(maxsize=1)

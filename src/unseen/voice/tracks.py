@@ -68,7 +68,7 @@ def _read(container: av.container.InputContainer, stream: av.AudioStream, rate: 
                 if gap > MAX_GAP_SECONDS * rate:
                     pieces.append(np.zeros(gap, np.float32))
                     count += gap
-            for out in resampler.resample(cast(av.AudioFrame, frame)):
+            for out in resampler.resample(frame):
                 array = out.to_ndarray().reshape(-1).astype(np.float32)
                 pieces.append(array)
                 count += len(array)
@@ -108,7 +108,7 @@ def remux(video_only: Path, tracks: list[Track], dst: Path) -> None:
             stream.bit_rate = 96_000 if codec == "aac" else 64_000
             stream.time_base = Fraction(1, track.rate)
             stream.metadata.clear()
-            sounds.append(((stream, p) for p in _encoded(stream, track)))
+            sounds.append((stream, p) for p in _encoded(stream, track))
         pictures = ((picture, p) for p in source.demux(video) if p.size)
         for target, packet in heapq.merge(pictures, *sounds, key=_seconds):
             packet.stream = target
