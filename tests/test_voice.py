@@ -108,8 +108,9 @@ def test_fake_match_refuses_and_leaves_nothing(
     assert code == cli.EXIT_REFUSED
     assert not (tmp_path / "clip.unseen.mp4").exists() and no_temp_files(tmp_path)
     assert fake.calls >= 2 * len(vocoder.STRENGTHS)  # every round was judged before refusing
-    with pytest.raises(VerificationFailed, match="speaker recognizer still matches"):
+    with pytest.raises(VerificationFailed, match="speaker recognizer still matches") as refused:
         anonymize_file(clip, tmp_path / "out.mp4", FAST)
+    assert refused.value.report.width == 0  # type: ignore[attr-defined]  # refused before the picture
     report = anonymize_file(clip, tmp_path / "forced.mp4", Settings(audio=AudioPolicy.DISGUISE, force=True))
     assert report.verdict == "unverified" and report.voice is not None and not report.voice.verified
     assert report.voice.rounds == len(vocoder.STRENGTHS)

@@ -62,6 +62,14 @@ def disguise_video(
         samples, judged, rounds = disguised_until_unrecognized(track.samples, judge_with)
         voices.append(Track(samples, track.rate, track.start))
         check.rounds = max(check.rounds, rounds)
+        if judge_with is not None and judged is not None and judged.similarity is not None:
+            check.similarity = max(check.similarity or -1.0, round(judged.similarity, 3))
+    if judge_with is not None and (check.similarity or -1.0) >= judge_with.threshold and not settings.force:
+        # refused before the picture is worked on: masking faces cannot change this verdict
+        refused = Report(source=str(src), output=None, width=0, height=0, verdict=Verdict.REFUSED.value)
+        refused.voice = check
+        raise VerificationFailed(_refusal(src, check), refused)
+    check.similarity = None  # the figure reported is the written file's, judged below
     mid = output_temp(dst)
     final: Path | None = None
     try:
