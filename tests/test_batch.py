@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unseen.batch import main, run_batch
-from unseen.batch.job import LOCK_NAME, _locked
-from unseen.batch.manifest import MANIFEST_NAME, State
+from unseen.batch import State, run_batch
 from unseen.batch.report import ProgressLine
+from unseen.batch.statedir import LOCK_FILE, Locked, default_state_dir, state_manifest
+from unseen.cli_batch import main
 from unseen.detect.base import FakeDetector
 from unseen.errors import OutputError, UnreadableInput
 from unseen.settings import Settings
@@ -47,7 +47,7 @@ def outputs(folder: Path) -> list[str]:
 
 
 def rows(out: Path) -> dict[str, sqlite3.Row]:
-    db = sqlite3.connect(f"file:{out / MANIFEST_NAME}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{state_manifest(out)}?mode=ro", uri=True)
     db.row_factory = sqlite3.Row
     try:
         return {bytes(r["rel"]).decode(): r for r in db.execute("SELECT * FROM files")}
@@ -150,9 +150,9 @@ def test_existing_batch_needs_resume_and_a_foreign_folder_is_refused(tmp_path: P
     (foreign / "someone-elses.jpg").write_bytes(b"x")
     with pytest.raises(OutputError, match="not empty"):
         run_batch(src, foreign, FAST, workers=1, detector=FakeDetector([]))
-    with _locked(out), pytest.raises(OutputError, match="another unseen batch"):
+    with Locked(default_state_dir(out) / LOCK_FILE), pytest.raises(OutputError, match="another unseen batch"):
         run_batch(src, out, FAST, resume=True, workers=1, detector=FakeDetector([]))
-    assert (out / LOCK_NAME).exists()
+    assert (default_state_dir(out) / LOCK_FILE).exists() and not list(out.glob(".*"))
 
 
 def test_resume_redoes_only_what_is_missing_changed_or_failed(tmp_path: Path) -> None:
@@ -244,7 +244,7 @@ def test_a_killed_batch_resumes_with_every_file_done_once(tmp_path: Path) -> Non
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and job.poll() is None:
-            if (out / MANIFEST_NAME).exists():
+            if state_manifest(out).exists():
                 with contextlib.suppress(sqlite3.Error):
                     if sum(r["state"] == "done" for r in rows(out).values()) >= 4:
                         break
@@ -395,7 +395,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and job.poll() is None:
             with contextlib.suppress(sqlite3.Error):
-                if (out / MANIFEST_NAME).exists() and any(r["state"] == "done" for r in rows(out).values()):
+                if state_manifest(out).exists() and any(r["state"] == "done" for r in rows(out).values()):
                     break
             time.sleep(0.05)
         os.killpg(job.pid, signal.SIGINT)  # what a terminal sends to the whole job

@@ -309,10 +309,11 @@ def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | 
     Read only. Rows outside the reviewed folder or the output folder are ignored, so a manifest
     cannot send the server to read or write anywhere else.
     """
-    from unseen.batch.manifest import MANIFEST_NAME, State
+    from unseen.batch.manifest import State
+    from unseen.batch.statedir import find_manifest
 
-    path = out / MANIFEST_NAME
-    if not path.is_file():
+    path = find_manifest(out)
+    if path is None:
         return None
     try:
         with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
