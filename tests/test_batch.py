@@ -383,34 +383,6 @@ def test_stale_temp_files_are_removed_even_where_nothing_is_redone(tmp_path: Pat
     assert not list(out.rglob(".unseen-tmp-*"))
 
 
-def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
-    src, out = tmp_path / "in", tmp_path / "out"
-    for i in range(16):
-        photo(src / f"p{i:02d}.jpg", i, size=(320, 240))
-    command = [sys.executable, "-m", "unseen.cli", "batch", str(src), "-o", str(out), "--no-verify"]
-    job = subprocess.Popen(
-        [*command, "--workers", "2"], start_new_session=True, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and job.poll() is None:
-            with contextlib.suppress(sqlite3.Error):
-                if state_manifest(out).exists() and any(r["state"] == "done" for r in rows(out).values()):
-                    break
-            time.sleep(0.05)
-        os.killpg(job.pid, signal.SIGINT)  # what a terminal sends to the whole job
-        _, err = job.communicate(timeout=60)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(job.pid, signal.SIGKILL)
-    assert job.returncode == 130 and "--resume" in err and "Traceback" not in err
-    states = [r["state"] for r in rows(out).values()]
-    assert "running" not in states and "pending" in states
-    assert not list(out.rglob(".unseen-tmp-*"))
-    assert subprocess.run([*command, "--resume", "-q"], timeout=120).returncode == 0
-    assert len(outputs(out)) == 16
-
-
 def test_file_names_that_are_not_utf8_are_kept_and_reported(tmp_path: Path) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
     photo(Path(os.fsdecode(bytes(src) + b"/caf\xe9.jpg")), 1)
