@@ -24,8 +24,10 @@ from pathlib import Path
 import pytest
 
 from test_batch import FAST, photo, rows
-from unseen.batch import run_batch
+from unseen.batch import Interrupted, run_batch
+from unseen.batch.engine import Finished, Started
 from unseen.batch.statedir import LEGACY_LOCK, LEGACY_MANIFEST, default_state_dir, state_manifest, state_root
+from unseen.batch.work import Task, process
 from unseen.cli import main
 from unseen.detect.base import FakeDetector
 from unseen.errors import OutputError
@@ -218,3 +220,42 @@ def test_the_batch_package_imports_neither_an_engine_nor_the_command_line() -> N
     assert "unseen.batch.job" in modules  # the walk saw the package's own imports
     bad = sorted((name, m) for name, m in imported if m.startswith(("unseen.scale", "unseen.cli")))
     assert not bad
+
+
+class InProcess:
+    """An engine of the test's own: each task done here, in order, and remembered."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def run(self, tasks: list[Task], started: Started, finished: Finished) -> None:
+        for task in tasks:
+            self.seen.append(task.rel)
+            started(task)
+            if not finished(process(task, FakeDetector([]))):
+                return
+
+
+def test_run_batch_uses_the_engine_it_is_given(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    expected = some_photos(src, 3)
+    engine = InProcess()
+    result = run_batch(src, out, FAST, engine=engine)
+    assert sorted(engine.seen) == sorted(r.rel for r in result.rows) and len(engine.seen) == 3
+    assert result.exit_code == 0 and published(out) == expected
+
+
+def test_ctrl_c_while_planning_still_gives_a_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import unseen.batch.job as job
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    some_photos(src, 2)
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(job, "identify_all", interrupted)
+    with pytest.raises(Interrupted) as stop:
+        run_batch(src, out, FAST, workers=1, detector=FakeDetector([]))
+    assert stop.value.result.exit_code == 130 and stop.value.result.ran == 0
+    assert published(out) == []
