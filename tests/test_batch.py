@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -233,52 +229,6 @@ def test_cli_reports_a_corrupt_file_and_does_the_others(
     assert main([str(src), "-o", str(tmp_path / "o3"), "--segment-seconds", "-1"]) == 1
     assert main([str(src), "-o", str(tmp_path / "o3"), "--segment-seconds", "nan"]) == 1
     assert not (tmp_path / "o3").exists()
-
-
-def test_a_killed_batch_resumes_with_every_file_done_once(tmp_path: Path) -> None:
-    src, out = tmp_path / "in", tmp_path / "out"
-    for i in range(30):
-        photo(src / f"d{i % 3}" / f"p{i:02d}.jpg", i, size=(320, 240))
-    command = [sys.executable, "-m", "unseen.cli", "batch", str(src), "-o", str(out), "--no-verify", "-q"]
-    job = subprocess.Popen([*command, "--workers", "2"], start_new_session=True, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and job.poll() is None:
-            if state_manifest(out).exists():
-                with contextlib.suppress(sqlite3.Error):
-                    if sum(r["state"] == "done" for r in rows(out).values()) >= 4:
-                        break
-            time.sleep(0.05)
-        assert job.poll() is None, "the batch ended before it could be killed"
-        os.kill(job.pid, signal.SIGKILL)  # the driver only: its workers must die with it
-        job.wait(10)
-        time.sleep(1.0)
-        left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _session(p) == job.pid]
-        assert not left, "worker processes outlived the killed batch"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(job.pid, signal.SIGKILL)
-    before = rows(out)
-    done_before = {rel for rel, r in before.items() if r["state"] == "done"}
-    assert 4 <= len(done_before) < 30
-    (out / "d0" / ".unseen-tmp-killed.jpg").write_bytes(b"\xff\xd8\xff half a face")  # a worker's leftover
-
-    resumed = subprocess.run([*command, "--resume", "--workers", "2"], capture_output=True, timeout=120)
-
-    assert resumed.returncode == 0, resumed.stderr.decode()
-    after = rows(out)
-    assert all(r["state"] == "done" for r in after.values()) and len(after) == 30
-    for rel in done_before:  # not done twice
-        assert after[rel]["finished"] == before[rel]["finished"] and after[rel]["attempts"] == 1
-    assert outputs(out) == sorted(f"d{i % 3}/p{i:02d}.unseen.jpg" for i in range(30))
-    assert not list(out.rglob(".unseen-tmp-*"))
-
-
-def _session(proc: Path) -> int | None:
-    try:
-        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[4])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def test_a_dying_worker_is_replaced_and_a_file_that_always_kills_is_reported(tmp_path: Path) -> None:

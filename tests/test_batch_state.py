@@ -53,15 +53,20 @@ def some_photos(src: Path, n: int) -> list[str]:
     return sorted(f"d{i % 2}/p{i:02d}.unseen.jpg" for i in range(n))
 
 
-def stop_midway(command: list[str], out: Path, signum: int, whole_job: bool) -> tuple[int, str]:
-    """Start a batch, wait for its first finished file, send `signum` (to the terminal's whole job,
+def stop_midway(
+    command: list[str], out: Path, signum: int, whole_job: bool, done: int = 1
+) -> tuple[int, str]:
+    """Start a batch, wait for `done` finished files, send `signum` (to the terminal's whole job,
     as Ctrl-C does, or to the driver only, as `kill` does); its exit code and stderr."""
     job = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and job.poll() is None:
             with contextlib.suppress(sqlite3.Error):
-                if state_manifest(out).exists() and any(r["state"] == "done" for r in rows(out).values()):
+                if (
+                    state_manifest(out).exists()
+                    and sum(r["state"] == "done" for r in rows(out).values()) >= done
+                ):
                     break
             time.sleep(0.05)
         assert job.poll() is None, "the batch ended before it could be stopped"
@@ -84,6 +89,29 @@ def _session(proc: Path) -> int | None:
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[4])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def test_a_killed_batch_resumes_with_every_file_done_once(tmp_path: Path) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    for i in range(30):
+        photo(src / f"d{i % 3}" / f"p{i:02d}.jpg", i, size=(320, 240))
+    command = [*COMMAND, str(src), "-o", str(out), "--no-verify", "-q", "--workers", "2"]
+    # SIGKILL to the driver only: its workers must die with it
+    returncode, _ = stop_midway(command, out, signal.SIGKILL, whole_job=False, done=4)
+    assert returncode == -signal.SIGKILL
+    before = rows(out)
+    done_before = {rel for rel, r in before.items() if r["state"] == "done"}
+    assert 4 <= len(done_before) < 30
+    (out / "d0" / ".unseen-tmp-killed.jpg").write_bytes(b"\xff\xd8\xff half a face")  # a worker's leftover
+
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, timeout=120)
+
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    after = rows(out)
+    assert all(r["state"] == "done" for r in after.values()) and len(after) == 30
+    for rel in done_before:  # not done twice
+        assert after[rel]["finished"] == before[rel]["finished"] and after[rel]["attempts"] == 1
+    assert published(out) == sorted(f"d{i % 3}/p{i:02d}.unseen.jpg" for i in range(30))
 
 
 @pytest.mark.parametrize(
