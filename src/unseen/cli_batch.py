@@ -32,7 +32,9 @@ def parser() -> argparse.ArgumentParser:
         description="Anonymize every photo and video under a folder into the same tree in another "
         "folder, in parallel; resumable after a crash; optionally on a Ray cluster.",
         epilog="exit codes: 0 all written and verified, 1 usage, 2 some input unusable, "
-        "3 verification refused some (nothing unverified written)",
+        "3 verification refused some (nothing unverified written), 130 stopped by Ctrl-C or SIGINT, "
+        "143 by SIGTERM (--report and --csv still written; --resume goes on). The batch's state "
+        "lives outside OUT: nothing but the outputs is written there.",
     )
     p.add_argument("source", type=Path, metavar="SRC", help="folder to read (never written)")
     p.add_argument(
