@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from unseen.cli_options import NO_VERIFY_WARNING, add_settings_arguments, settings_from
+from unseen.cli_signals import stop_on_signals
 from unseen.errors import UnseenError
 
 if TYPE_CHECKING:
@@ -92,31 +90,6 @@ def _error(line: str) -> None:
     print(f"unseen batch: {line}", file=sys.stderr, flush=True)
 
 
-class _Signalled(KeyboardInterrupt):
-    """SIGTERM (or SIGINT) raised in the main thread, so the batch stops as for Ctrl-C."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[None]:
-    """SIGINT and SIGTERM stop the batch cleanly (reports written); the old handlers come back after."""
-
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        raise _Signalled(signum)
-
-    handlers: dict[int, Any] = {}
-    for which in (signal.SIGINT, signal.SIGTERM):
-        handlers[which] = signal.signal(which, stop)
-    try:
-        yield
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-
-
 def _engine(args: argparse.Namespace) -> Engine:
     if args.ray:
         from unseen.scale.ray import RayEngine
@@ -156,7 +129,7 @@ def main(argv: list[str]) -> int:
 
     progress = None if args.quiet else ProgressLine(sys.stderr)
     try:
-        with _stop_on_signals():
+        with stop_on_signals():
             result = run_batch(
                 args.source,
                 args.output,
