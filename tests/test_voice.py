@@ -217,3 +217,20 @@ def test_encoder_tells_voices_apart(speech: tuple[np.ndarray, int]) -> None:
     other = encoder.embed(resample(*speak(SENTENCES[1], "en+m3", pitch=30), 16_000))
     assert float(one @ same) >= SAME_SPEAKER > float(one @ other) - 0.1
     assert float(one @ same) > float(one @ other)
+
+
+def test_no_verify_disguises_without_judging(
+    tmp_path: Path, speech: tuple[np.ndarray, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audio, rate = speech
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, audio[: rate * 2], rate)
+    fake = FakeRecognizer(matches=True)
+    monkeypatch.setattr(remux, "default_recognizer", lambda: fake)
+    report = anonymize_file(clip, None, Settings(audio=AudioPolicy.DISGUISE, verify=False))
+    assert fake.calls == 0 and report.voice is not None and report.voice.recognizer is None
+    assert report.verdict == "unverified" and "NOT checked" in cli.summary(report)
+    heard = remux.read_tracks(Path(report.output or ""), vocoder.RATE)[0]
+    original = remux.read_tracks(clip, vocoder.RATE)[0]
+    n = min(len(heard.samples), len(original.samples))
+    assert abs(np.corrcoef(heard.samples[:n], original.samples[:n])[0, 1]) < 0.5  # changed, not copied
