@@ -150,5 +150,5 @@ def test_report_is_small_and_holds_no_blob(collected: tuple[dict[str, str], dict
 # decision to make on purpose (could it carry content?), so it fails here until added.
 ALLOWED_FIELDS = {
     "source", "output", "width", "height", "faces", "face_count", "mask", "metadata_removed", "verdict",
-    "check", "seconds", "error",
+    "check", "seconds", "error", "voice",  # voice: figures only (similarity, rounds), never samples
 }  # fmt: skip
