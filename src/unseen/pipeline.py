@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from unseen.detect import Detector
 from unseen.edits import Edits, sidecar_for
-from unseen.errors import InputTooLarge, OutputError, UnreadableInput, UnsupportedInput, VerificationFailed
+from unseen.errors import InputTooLarge, OutputError, UnreadableInput, VerificationFailed
 from unseen.models import default_detector
+from unseen.names import output_name, public_stem
 from unseen.redact import apply_masks, head_boxes
 from unseen.settings import Settings
 from unseen.tempfiles import clean_stale
@@ -104,37 +105,35 @@ def anonymize_file(
 ) -> Report:
     """Write a masked, metadata-free, verified copy of a photo or video; the input is never touched.
 
-    dst defaults to NAME.unseen.EXT beside the input (or in `folder`). The output appears whole or
+    dst defaults to NAME.unseen.EXT beside the input (or in `folder`; see default_output for names
+    that show a time); dst's extension picks the format (a photo in another photo format, a video
+    in another container; across kinds is an OutputError). The output appears whole or
     not at all. A person's corrections (`edits`, else the sidecar file beside the output that
     `unseen review` writes) are applied to the detections. Raises InputError for unusable input,
     OutputError, or VerificationFailed (nothing written) unless settings.force. `progress(done,
     total)` is called per video frame.
     """
     from unseen.media.image import load_image, read_back, save_image
-    from unseen.media.video import anonymize_video, is_video, refuse_broken_video
+    from unseen.media.registry import FileKind, identify, output_type
+    from unseen.media.video import anonymize_video
 
     settings = settings or Settings()
     src = Path(src)
     _check_source(src)
     start = time.perf_counter()
-    if is_video(src):
-        target = Path(dst) if dst else default_output(src, src.suffix.lower() or ".mp4", folder)
-        _check_target(src, target)
-        if edits is None and sidecar_for(target).is_file():
-            edits = Edits.load(sidecar_for(target))
+    media = identify(src)  # a photo by its bytes first: FFmpeg would open a HEIC as a video
+    target = Path(dst) if dst else default_output(src, media.suffix, folder, media.kind, settings)
+    out_type = output_type(target, media)
+    _check_target(src, target)
+    if edits is None and sidecar_for(target).is_file():
+        edits = Edits.load(sidecar_for(target))
+    if media.kind is FileKind.VIDEO:
         return anonymize_video(
             src, target, settings, detector=detector, progress=progress, edits=edits, verifier=verifier
         )
-    try:
-        loaded = load_image(src, settings.max_pixels)
-    except UnsupportedInput:
-        refuse_broken_video(src)  # a cut video says so, rather than "not a photo"
-        raise
-    target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
-    _check_target(src, target)
+    assert out_type.image_format is not None
+    loaded = load_image(src, settings.max_pixels)
     clean_stale(target.parent)
-    if edits is None and sidecar_for(target).is_file():
-        edits = Edits.load(sidecar_for(target))
     with _bounded(src):
         masked, report = anonymize(
             loaded.pixels, settings, detector=detector, verifier=verifier, source=src, edits=edits
@@ -152,7 +151,7 @@ def anonymize_file(
                 f"{src}: identifying metadata survived in the output: {', '.join(left)}", report
             )
 
-    save_image(masked, target, loaded.format, alpha=loaded.alpha, check=metadata_read_back)
+    save_image(masked, target, out_type.image_format, alpha=loaded.alpha, check=metadata_read_back)
     if report.verdict == Verdict.REFUSED.value:
         report.verdict = Verdict.UNVERIFIED.value  # written only because of --force
     report.output = str(target)
@@ -175,6 +174,8 @@ def _bounded(src: Path) -> Iterator[None]:
 
 def _check_source(src: Path) -> None:
     if not src.is_file():
+        if src.is_dir():
+            raise UnreadableInput(f"{src}: is a folder, not a photo or video")
         raise UnreadableInput(f"{src}: no such file" if not src.exists() else f"{src}: not a regular file")
 
 
@@ -199,13 +200,14 @@ def inspect_file(
     For a video, the face count is the most faces found in any of ten frames spread over it.
     """
     from unseen.media.image import load_image
-    from unseen.media.video import inspect_video, is_video
+    from unseen.media.registry import FileKind, identify
+    from unseen.media.video import inspect_video
 
     settings = settings or Settings()
     src = Path(src)
     _check_source(src)
     start = time.perf_counter()
-    if is_video(src):
+    if identify(src).kind is FileKind.VIDEO:
         # a sample of frames, at the image's own size: enough to say whether faces are there
         faces, metadata, width, height = inspect_video(src, detector or default_detector(settings))
         report = Report(source=str(src), output=None, width=width, height=height, metadata_removed=metadata)
@@ -227,10 +229,13 @@ def inspect_file(
     return report
 
 
-def default_output(src: Path, suffix: str, folder: Path | None = None) -> Path:
-    """crowd.jpg -> crowd.unseen.jpg, beside the input or in `folder`."""
-    name = f"{src.stem}.unseen{suffix}"
-    return (folder or src.parent) / name
+def default_output(
+    src: Path, suffix: str, folder: Path | None = None, kind: str = "image", settings: Settings | None = None
+) -> Path:
+    """crowd.jpg -> crowd.unseen.jpg, beside the input or in `folder`; a name that shows a capture
+    time or camera counter (PXL_20240501_142233.jpg) -> photo.unseen.jpg unless settings.names keeps it."""
+    policy = (settings or Settings()).names
+    return (folder or src.parent) / output_name(public_stem(src.name, kind, policy), suffix)
 
 
 def _check_target(src: Path, dst: Path) -> None:

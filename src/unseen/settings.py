@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from unseen.names import NamePolicy
 from unseen.types import MaskShape, MaskStyle
 
 
@@ -25,3 +26,4 @@ class Settings:
     force: bool = False  # write even when verification refuses, marked unverified
     audio: AudioPolicy = AudioPolicy.KEEP
     max_pixels: int = 250_000_000
+    names: NamePolicy = NamePolicy.NEUTRAL  # output file names: neutral when the input's tells a time

@@ -69,32 +69,11 @@ class Span:
 
 
 def is_video(path: Path) -> bool:
-    """True when FFmpeg finds a moving-picture stream in the file (by content, not by name)."""
-    try:
-        with av.open(_local(path), metadata_errors="replace", options=LOCAL_ONLY) as container:
-            return streams.main_video(container) is not None
-    except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError):
-        return False
+    """True when the file is a video by content: not a photo (FFmpeg opens a HEIC photo as an
+    MP4), and FFmpeg finds a moving-picture stream in it. See unseen.media.registry."""
+    from unseen.media.registry import is_video as registry_is_video
 
-
-_CONTAINER_MAGIC = ((4, b"ftyp"), (0, b"\x1a\x45\xdf\xa3"), (8, b"AVI "), (0, b"\x00\x00\x01\xba"))
-
-
-def refuse_broken_video(path: Path) -> None:
-    """For a file that is neither a photo nor a video FFmpeg can read: UnreadableInput when it
-    starts like a video container (MP4/MOV, Matroska/WebM, AVI, MPEG-PS), so it is reported as
-    truncated or corrupt, not as "not media"."""
-    from unseen.media.image import ISO_PHOTO_BRANDS
-
-    try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError:
-        return
-    if head[4:8] == b"ftyp" and head[8:12] in ISO_PHOTO_BRANDS:
-        return  # a photo's
-    if any(head[at : at + len(magic)] == magic for at, magic in _CONTAINER_MAGIC):
-        raise UnreadableInput(f"{path}: a video file FFmpeg cannot read (truncated or corrupt)")
+    return registry_is_video(path)
 
 
 def anonymize_video(

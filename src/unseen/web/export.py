@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from unseen.edits import Edits
-from unseen.errors import UnseenError, VerificationFailed
+from unseen.errors import UnreadableInput, UnseenError, VerificationFailed
 from unseen.pipeline import anonymize_file
 from unseen.types import MaskStyle, Report
 from unseen.web.catalog import Catalog, Item
@@ -94,6 +94,8 @@ class Exporter:
             item.output.parent.mkdir(parents=True, exist_ok=True)
             with item.lock:
                 edits, version = item.edits, item.version
+                if item.edits_error is not None:  # exporting without the person's corrections would hide them
+                    raise UnreadableInput(item.edits_error)
             if item.kind == "video":
                 report = self._video(item, edits)
             else:
