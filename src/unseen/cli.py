@@ -311,7 +311,7 @@ def _run_demo(argv: list[str]) -> int:
 
     sample = write_sample(args.folder)
     _say(f"wrote {sample} (public-domain NASA photo with planted GPS, serial number, owner, capture time)")
-    return _run_anonymize([str(sample)])
+    return _run_anonymize([str(sample), "--overwrite"])  # a second demo redoes the first
 
 
 def _run_review(argv: list[str]) -> int:
