@@ -135,3 +135,16 @@ def test_batch_names_keep(tmp_path: Path) -> None:
     out = tmp_path / "published"
     assert main(["batch", str(src), "-o", str(out), "--names", "keep", "--workers", "1", *FAST]) == 0
     assert [p.name for p in out.rglob("*.unseen.*")] == ["IMG_1234.unseen.jpg"]
+
+
+def test_the_api_default_name_never_replaces_a_file(tmp_path: Path) -> None:
+    """Several phone photos all become 'photo': without a dst, each gets the next free name."""
+    import unseen
+
+    fast = Settings(verify=False)
+    first = unseen.anonymize_file(photo(tmp_path / "PXL_20240501_142233123.jpg"), settings=fast,
+                                  detector=FakeDetector([]))  # fmt: skip
+    second = unseen.anonymize_file(photo(tmp_path / "PXL_20240501_150000000.jpg"), settings=fast,
+                                   detector=FakeDetector([]))  # fmt: skip
+    assert Path(first.output or "").name == "photo.unseen.jpg"
+    assert Path(second.output or "").name == "photo-2.unseen.jpg"

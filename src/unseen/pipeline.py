@@ -13,7 +13,7 @@ from unseen.detect import Detector
 from unseen.edits import Edits, sidecar_for
 from unseen.errors import InputTooLarge, OutputError, UnreadableInput, VerificationFailed
 from unseen.models import default_detector
-from unseen.names import output_name, public_stem
+from unseen.names import candidate_names, output_name, public_stem
 from unseen.redact import apply_masks, head_boxes
 from unseen.settings import Settings
 from unseen.tempfiles import clean_stale
@@ -106,9 +106,9 @@ def anonymize_file(
     """Write a masked, metadata-free, verified copy of a photo or video; the input is never touched.
 
     dst defaults to NAME.unseen.EXT beside the input (or in `folder`; see default_output for names
-    that show a time); dst's extension picks the format (a photo in another photo format, a video
-    in another container; across kinds is an OutputError). The output appears whole or
-    not at all. A person's corrections (`edits`, else the sidecar file beside the output that
+    that show a time), numbered when that file exists, which is never replaced. dst's extension
+    picks the format (a photo in another photo format, a video in another container; across kinds
+    is an OutputError). The output appears whole or not at all. A person's corrections (`edits`, else the sidecar file beside the output that
     `unseen review` writes) are applied to the detections. Raises InputError for unusable input,
     OutputError, or VerificationFailed (nothing written) unless settings.force. `progress(done,
     total)` is called per video frame.
@@ -122,7 +122,7 @@ def anonymize_file(
     _check_source(src)
     start = time.perf_counter()
     media = identify(src)  # a photo by its bytes first: FFmpeg would open a HEIC as a video
-    target = Path(dst) if dst else default_output(src, media.suffix, folder, media.kind, settings)
+    target = Path(dst) if dst else _free_output(src, media.suffix, folder, media.kind, settings)
     out_type = output_type(target, media)
     _check_target(src, target)
     if edits is None and sidecar_for(target).is_file():
@@ -236,6 +236,16 @@ def default_output(
     time or camera counter (PXL_20240501_142233.jpg) -> photo.unseen.jpg unless settings.names keeps it."""
     policy = (settings or Settings()).names
     return (folder or src.parent) / output_name(public_stem(src.name, kind, policy), suffix)
+
+
+def _free_output(src: Path, suffix: str, folder: Path | None, kind: str, settings: Settings) -> Path:
+    """The default output, or the next free name (photo-2...) when a file is there: an output
+    path the caller did not choose never replaces anything (several PXL_* photos all become photo)."""
+    where = folder or src.parent
+    for name in candidate_names(src.name, kind, suffix, settings.names):
+        if not (where / name).exists():
+            return where / name
+    raise OutputError(f"{src}: no free output name in {where}")
 
 
 def _check_target(src: Path, dst: Path) -> None:
