@@ -108,10 +108,10 @@ def anonymize_file(
     dst defaults to NAME.unseen.EXT beside the input (or in `folder`; see default_output for names
     that show a time), numbered when that file exists, which is never replaced. dst's extension
     picks the format (a photo in another photo format, a video in another container; across kinds
-    is an OutputError). The output appears whole or not at all. A person's corrections (`edits`, else the sidecar file beside the output that
-    `unseen review` writes) are applied to the detections. Raises InputError for unusable input,
-    OutputError, or VerificationFailed (nothing written) unless settings.force. `progress(done,
-    total)` is called per video frame.
+    is an OutputError). The output appears whole or not at all. A person's corrections (`edits`,
+    else the sidecar file beside the output that `unseen review` writes) are applied to the
+    detections. Raises InputError for unusable input, OutputError, or VerificationFailed (nothing
+    written) unless settings.force. `progress(done, total)` is called per video frame.
     """
     from unseen.media.image import load_image, read_back, save_image
     from unseen.media.registry import FileKind, identify, output_type
