@@ -137,6 +137,12 @@ def test_output_extension_picks_the_format(incoming: list[Path], tmp_path: Path)
         assert main([str(by_ext[source]), "-o", str(dst), "-q"]) == 0, (source, target)
         assert kind_of(dst) == ("video" if target in VIDEO_FORMATS else f".{target}"), "the format asked for"
         outputs.append(dst)
+    beside = tmp_path / "beside" / "photo.heic"  # no -o: the output goes beside it, as a HEIC
+    beside.parent.mkdir()
+    shutil.copy(by_ext["heic"], beside)
+    assert main([str(beside), "-q"]) == 0
+    outputs.append(beside.with_name("photo.unseen.heic"))
+    assert kind_of(outputs[-1]) == ".heic"
     assert_clean_and_masked(outputs)
 
 
