@@ -133,3 +133,14 @@ def test_the_registry_loads_no_model(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_fifo_is_refused_without_reading_it(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableInput, match="not a regular file"):
+        identify(fifo)  # would block forever if it were opened
+    with pytest.raises(UnreadableInput, match="no such file"):
+        identify(tmp_path / "ghost.jpg")

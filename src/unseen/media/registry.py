@@ -58,6 +58,9 @@ _VIDEO_WORDS = "a video file (.mp4, .mov, .mkv, .webm)"
 def identify(path: str | Path) -> MediaType:
     """What the file at `path` is, by content; UnreadableInput or UnsupportedInput otherwise."""
     path = Path(path)
+    if not path.is_file():  # a FIFO or device would block or never end: only regular files are read
+        what = "is a folder" if path.is_dir() else "not a regular file" if path.exists() else "no such file"
+        raise UnreadableInput(f"{path}: {what}")
     try:
         fmt = sniff_format(path)
     except UnsupportedInput:
