@@ -321,7 +321,7 @@ def _run_review(argv: list[str]) -> int:
 
 
 def _run_batch(argv: list[str]) -> int:
-    from unseen.batch import main as batch_main
+    from unseen.cli_batch import main as batch_main
 
     return batch_main(argv)
 
