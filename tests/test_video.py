@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from unseen.errors import UnreadableInput, VerificationFailed
-from unseen.media.video import TMP_PREFIX, anonymize_video, is_video, unrotate
+from unseen.media.video import TMP_PREFIX, is_video
+from unseen.video import anonymize_video
 from unseen.settings import AudioPolicy, Settings
 from unseen.track import Tracker
 from unseen.types import Check, Detections, Image
@@ -230,16 +231,6 @@ def test_rotation_kept_and_faces_found_upright(tmp_path: Path) -> None:
     assert seen_shapes and all(shape[:2] == (W, H) for shape in seen_shapes)  # detector sees it upright
 
 
-@pytest.mark.parametrize("turns", [0, 1, 2, 3])
-def test_unrotate_maps_boxes_back(turns: int) -> None:
-    image = np.zeros((40, 60), np.uint8)
-    image[5:10, 20:30] = 1
-    turned = np.rot90(image, turns)
-    ys, xs = np.nonzero(turned)
-    box = np.float32([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]])
-    assert unrotate(box, turns, 60, 40).tolist() == [[20, 5, 30, 10]]
-
-
 def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
     src, dst = tmp_path / "in.mkv", tmp_path / "out.mkv"
     with av.open(str(src), "w") as out:  # x264 in 4:4:4 takes odd sizes; 4:2:0 output cannot
@@ -357,20 +348,20 @@ def test_check_masks_what_the_detector_missed(tmp_path: Path, astronaut: Image) 
     assert all(masked(image, face) for image in decoded(dst))
 
 
-def test_check_refuses_when_masking_harder_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import unseen.media.video as video
+def test_check_refuses_when_masking_harder_fails(tmp_path: Path) -> None:
+    class Stubborn:
+        def check(self, original: Image, masked: Image, faces: Detections, area: np.ndarray) -> Check:
+            return Check(redetected=1, redetected_boxes=[(10, 20, 50, 70)])
 
-    def stubborn(original: Image, masked: Image, faces: Detections, area: np.ndarray) -> Check:
-        return Check(redetected=1, redetected_boxes=[(10, 20, 50, 70)])
-
-    monkeypatch.setattr(video, "check_frame", stubborn)
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     write_clip(src, frames=4)
-    with pytest.raises(VerificationFailed, match="still detectable") as refused:
-        anonymize_video(src, dst, Settings(), Scripted(lambda i: []))
+    with pytest.raises(VerificationFailed, match=r"still detectable.*frame 0 at \(10,20\)-\(50,70\)") as refused:
+        anonymize_video(src, dst, Settings(), Scripted(lambda i: []), verifier=Stubborn())
     assert not dst.exists() and no_temp_files(tmp_path)
     assert refused.value.report is not None
-    report = anonymize_video(src, dst, Settings(force=True), Scripted(lambda i: []))
+    findings = refused.value.report.check.findings
+    assert [(f.frame, f.box) for f in findings] == [(0, (10, 20, 50, 70))]
+    report = anonymize_video(src, dst, Settings(force=True), Scripted(lambda i: []), verifier=Stubborn())
     assert report.verdict == "unverified" and report.check is not None and report.check.redetected == 1
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from test_video import FAST, H, Scripted, W, decoded, masked, no_temp_files, numbered, write_clip
 from unseen.edits import Edits
-from unseen.media.video import Span, anonymize_video
+from unseen.media.segments import Span
+from unseen.video import anonymize_video
 from unseen.settings import Settings
 
 LEFT = (40.0, 60.0, 100.0, 130.0)
@@ -155,7 +156,7 @@ def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
     import cv2
 
     from unseen.detect import CenterFace
-    from unseen.media import video
+    from unseen.detect import cadence
 
     crop = np.ascontiguousarray(astronaut[20:240, 120:330])
     small, big = cv2.resize(crop, (48, 50), interpolation=cv2.INTER_AREA), cv2.resize(crop, (420, 440))
@@ -177,7 +178,7 @@ def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     write_clip(src, frames=26, size=(1920, 1080), draw=draw)
     anonymize_video(src, dst, FAST, Spy(threshold=0.2))
-    every = round(30 / video.DETECTIONS_PER_SECOND)
+    every = round(30 / cadence.DETECTIONS_PER_SECOND)
     assert scales.count(0.5) == len(range(0, 26, every)) and scales.count(1.0) == len(range(0, 26, 12))
     for i, image in enumerate(decoded(dst)):
         for x, y, w, h in ((300 + 2 * i, 500, 48, 50), (1200 - 5 * i, 200, 420, 440)):

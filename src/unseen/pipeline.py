@@ -111,7 +111,8 @@ def anonymize_file(
     total)` is called per video frame.
     """
     from unseen.media.image import load_image, read_back, save_image
-    from unseen.media.video import anonymize_video, is_video, refuse_broken_video
+    from unseen.media.video import is_video, refuse_broken_video
+    from unseen.video import anonymize_video
 
     settings = settings or Settings()
     src = Path(src)
@@ -199,7 +200,8 @@ def inspect_file(
     For a video, the face count is the most faces found in any of ten frames spread over it.
     """
     from unseen.media.image import load_image
-    from unseen.media.video import inspect_video, is_video
+    from unseen.media.video import is_video
+    from unseen.video import inspect_video
 
     settings = settings or Settings()
     src = Path(src)

@@ -20,7 +20,7 @@ import numpy as np
 
 from unseen.errors import UnreadableInput, UnsupportedInput
 from unseen.media import video_streams as streams
-from unseen.media.video import LOCAL_ONLY, rgb
+from unseen.media.video_io import LOCAL_ONLY, rgb
 from unseen.types import Image
 
 OPEN_FILES = 3  # decoders kept open: the item being looked at, its original, one more
