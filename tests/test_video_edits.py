@@ -10,11 +10,12 @@ import av
 import numpy as np
 import pytest
 
-from test_video import FAST, H, Scripted, W, decoded, masked, no_temp_files, numbered, write_clip
+from support.clips import FAST, H, Scripted, W, decoded, masked, no_temp_files, numbered, write_clip
+from support.fakes import PixelAttack
 from unseen.edits import Edits
 from unseen.media.segments import Span
-from unseen.video import anonymize_video
 from unseen.settings import Settings
+from unseen.video import anonymize_video
 
 LEFT = (40.0, 60.0, 100.0, 130.0)
 RIGHT = (200.0, 60.0, 260.0, 130.0)
@@ -155,8 +156,7 @@ def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
     a face too small for the half-size pass is still masked on every frame, big faces too."""
     import cv2
 
-    from unseen.detect import CenterFace
-    from unseen.detect import cadence
+    from unseen.detect import CenterFace, cadence
 
     crop = np.ascontiguousarray(astronaut[20:240, 120:330])
     small, big = cv2.resize(crop, (48, 50), interpolation=cv2.INTER_AREA), cv2.resize(crop, (420, 440))
@@ -216,34 +216,14 @@ def test_switched_off_track_is_not_in_the_report_and_a_given_verifier_attacks(tm
 def test_a_face_only_the_check_finds_stays_masked_while_it_is_found(tmp_path: Path) -> None:
     """The check finds a face the detector never sees: it is masked around that frame, and the
     frame after the mask's hold is checked too, so the mask runs on without gaps."""
-    from unseen.verify.verifier import FakeVerifier
-
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     write_clip(src, frames=75, draw=lambda i: numbered(i, face=[LEFT]))
-    verifier = FakeVerifier(misses=[LEFT])
+    verifier = PixelAttack()
     report = anonymize_video(src, dst, Settings(), Scripted(lambda i: []), verifier=verifier)
     frames = decoded(dst)
     assert [i for i, f in enumerate(frames) if not masked(f, LEFT)] == []
     assert report.verdict == "verified" and {f.source for f in report.faces} == {"check"}
-    assert len(verifier.calls) > 2 * len(range(0, 75, 30))  # follow-ups beyond the 1-a-second checks
-
-
-class PixelAttack:
-    """A verifier that "finds" the drawn face (pixels of value 230) wherever it still shows,
-    in the coordinates of the picture it is given (a whole frame or a part of it)."""
-
-    def __init__(self) -> None:
-        self.sizes: list[tuple[int, int]] = []
-
-    def check(self, original: np.ndarray, masked: np.ndarray, faces: object, area: np.ndarray) -> object:
-        from unseen.types import Check
-
-        self.sizes.append(masked.shape[:2])
-        ys, xs = np.nonzero((masked == 230).all(axis=2))
-        if len(xs) < 50:
-            return Check()
-        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-        return Check(redetected=1, redetected_boxes=[box])
+    assert len(verifier.sizes) > 2 * len(range(0, 75, 30))  # follow-ups beyond the 1-a-second checks
 
 
 @pytest.mark.parametrize("rotation", [None, 90])

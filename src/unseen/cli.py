@@ -76,6 +76,7 @@ def summary(report: Report) -> str:
         )
     else:
         parts.append(report.verdict.upper())
+    parts += report.notes
     return "; ".join(parts)
 
 

@@ -26,7 +26,7 @@ SEED_RANK = 500  # ranks of tracks the output check adds start here
 # A face the check found is where the check saw it: around that frame it grows with doubt at
 # the usual rate but never past this many face sizes a side (not MAX_GROW: a seed has no
 # velocity, and UNKNOWN_SPEED over a half-second hold made a frame-sized blob of a big one)
-SEED_MAX_GROW = 0.5
+SEED_MAX_GROW = 0.25
 
 
 @dataclass

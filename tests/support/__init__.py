@@ -1,0 +1,1 @@
+"""Helpers the test files share: clip writers, scripted detectors, fakes."""
