@@ -52,7 +52,7 @@ def run_unseen(src: Path, dst: Path, report: Path) -> tuple[float, float, int, s
 
 def one(src: str, dst: str, report: str) -> None:
     """Child mode: anonymize one clip with default settings (forced, so the output is kept to measure)."""
-    from unseen.media.video import anonymize_video
+    from unseen.video import anonymize_video
     from unseen.settings import Settings
 
     result = anonymize_video(Path(src), Path(dst), Settings(force=True))
@@ -214,8 +214,10 @@ def stages() -> None:
             timed(lambda i: multi.detect(images[i]), 2),
         )
     )
-    from unseen.media.video_check import check_frame
     from unseen.redact.masks import mask_area
+    from unseen.verify.verifier import default_verifier
+
+    check_frame = default_verifier().check
 
     area = mask_area(images[0].shape, faces)
     masked = apply_masks(images[0], faces)

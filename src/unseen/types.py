@@ -190,6 +190,7 @@ class Report:
     error: str | None = None
     coverage: Coverage | None = None  # video: share of the picture the masks took
     notes: list[str] = field(default_factory=list)  # warnings for the report line, user's words
+    stages: dict[str, float] = field(default_factory=dict)  # video: seconds spent in each stage
 
     @property
     def face_count(self) -> int:

@@ -10,6 +10,8 @@ factory's (`unseen.models.default_detector`), so `--threshold` and detector chan
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +66,7 @@ class VideoDetector:
     def __init__(self, detector: Detector, cadence: Cadence) -> None:
         self.detector = detector
         self.cadence = cadence
+        self.seconds: defaultdict[str, float] = defaultdict(float)  # per pass, for the breakdown
         self.network, threshold = _network(detector)
         self.threshold = 0.2 if threshold is None else threshold
 
@@ -78,17 +81,26 @@ class VideoDetector:
     def detect(self, image: Image, index: int) -> Detections:
         """Upright `image` in, faces in its pixels out."""
         if self.network is None:
+            started = time.perf_counter()
             found = self.detector.detect(image)
+            self.seconds["detect"] += time.perf_counter() - started
             name = type(self.detector).__name__.lower()
             return found.with_source(name) if len(found) and not found.sources.any() else found
-        c, net, threshold = self.cadence, self.network, self.threshold
-        parts = [net.detect_at(image, c.coarse or 1.0, threshold).with_source("centerface")]
+        c = self.cadence
+        parts = [self._run(image, c.coarse or 1.0, self.threshold).with_source("centerface")]
         if c.coarse is not None and index % c.fine_every == 0:
-            parts.append(net.detect_at(image, 1.0, threshold).with_source("centerface@1"))
+            parts.append(self._run(image, 1.0, self.threshold).with_source("centerface@1"))
         if c.small_every and index % c.small_every == 0:
-            small = net.detect_at(image, 2.0, threshold * 0.5)
+            small = self._run(image, 2.0, self.threshold * 0.5)
             parts.append(small[small.heights <= SMALL_PX].with_source("centerface@2"))
         return nms(Detections.merge(parts), 0.3)
+
+    def _run(self, image: Image, scale: float, threshold: float) -> Detections:
+        assert self.network is not None
+        started = time.perf_counter()
+        found = self.network.detect_at(image, scale, threshold)
+        self.seconds[f"detect {scale:g}x"] += time.perf_counter() - started
+        return found
 
 
 def _network(detector: Detector) -> tuple[Scaled | None, float | None]:

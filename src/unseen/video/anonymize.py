@@ -159,6 +159,7 @@ def _report(job: Job) -> Report:
         check=check,
         coverage=coverage,
         notes=notes,
+        stages=job.stages(),
     )
 
 

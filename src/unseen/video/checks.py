@@ -104,7 +104,11 @@ class Checks:
         x1, y1, x2, y2 = region
         crop = (slice(y1, y2), slice(x1, x2))
         faces = masks.faces.shifted(-x1, -y1)
-        future = self.pool.submit(self.verifier.check, original[crop], masked[crop], faces, area[crop])
+        # contiguous copies: dlib takes no strided arrays
+        part, masked_part = np.ascontiguousarray(original[crop]), np.ascontiguousarray(masked[crop])
+        future = self.pool.submit(
+            self.verifier.check, part, masked_part, faces, np.ascontiguousarray(area[crop])
+        )
         return _shifted(future, x1, y1)
 
     def _faces(self, at: int, check: Check) -> list[Box]:

@@ -9,7 +9,8 @@ verified; on any error it is removed. No frame with a bare face reaches the disk
 
 from __future__ import annotations
 
-from collections import deque
+import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -109,6 +110,15 @@ class Job:
         self.plan: dict[int, Masks] | None = None  # with `plan_only`: the masks of each frame
         self.range_records: dict[int, FaceRecord] = {}
         self.width = self.height = 0  # upright
+        self.seconds: defaultdict[str, float] = defaultdict(float)  # this thread's stages
+
+    def stages(self) -> dict[str, float]:
+        """Seconds spent in each stage: this thread's, the detection and check threads'."""
+        out = dict(self.seconds)
+        out.update(self.detector.seconds)
+        if self.checks is not None:
+            out["check"] = sum(c.seconds for c in self.checks.results.values())
+        return {k: round(v, 3) for k, v in sorted(out.items())}
 
     def run(self, tmp: Path | None) -> None:
         """Write the masked clip to `tmp`; with None, only plan (self.plan: masks per frame)."""
@@ -152,7 +162,10 @@ class Job:
             if packet.stream is self.video:
                 if packet.is_corrupt:
                     raise UnreadableInput(f"{self.src}: corrupt video packet at {packet.pts}")
-                for frame in self.video.decode(packet):
+                clock = time.perf_counter()
+                frames = self.video.decode(packet)
+                self.seconds["decode"] += time.perf_counter() - clock
+                for frame in frames:
                     if span is not None and not self._in_span(frame, span, lead):
                         continue
                     if self.tail > self.tracker.backfill:
@@ -227,7 +240,12 @@ class Job:
                 at, future = self.pending[0]
                 if not (future.done() or final or len(self.buffer) > self.max_buffer):
                     return  # the encoder waits for the detector, within the buffer's bound
-                self.tracker.update(at, future.result())
+                clock = time.perf_counter()
+                found = future.result()
+                self.seconds["wait for detection"] += time.perf_counter() - clock
+                clock = time.perf_counter()
+                self.tracker.update(at, found)
+                self.seconds["track"] += time.perf_counter() - clock
                 self.pending.popleft()
             if not final and self.decoded - 1 < horizon:
                 return  # a detection frame inside the horizon is not decoded yet
@@ -248,7 +266,9 @@ class Job:
             position = at - index
             if position >= len(self.buffer) or self.buffer[position].hidden:
                 break  # past the end of the clip, or past the end of a segment: not this job's
+            clock = time.perf_counter()
             settled = self.checks.settle(at, self._prepare_check, wait, self.tracker.hold)
+            self.seconds["check: mask and wait"] += time.perf_counter() - clock
             if settled is None:
                 return False
             if not settled:
@@ -296,20 +316,28 @@ class Job:
         if picture.hidden:
             return  # a neighbouring segment's frame, looked at for the hold or back-fill only
         index = picture.index
+        clock = time.perf_counter()
         masks = self.masks_at(index)
-        assert self.painter is not None
-        self.painter.account(index, masks)
         self.tracker.forget_before(index)
+        self.seconds["track"] += time.perf_counter() - clock
+        assert self.painter is not None
+        clock = time.perf_counter()
+        self.painter.account(index, masks)
+        self.seconds["account"] += time.perf_counter() - clock
         self.emitted += 1
         if self.plan is not None:
             self.plan[index] = masks
             return
         assert self.encoder is not None
         pixels = None
+        clock = time.perf_counter()
         if len(masks):
             pixels = self.checks.cached(index, masks) if self.checks is not None else None
             if pixels is None:
                 pixels, _ = self.painter.paint(picture.upright(), masks)
         elif self.checks is not None:
             self.checks.cached(index, masks)  # drop what a check of this frame kept
+        self.seconds["mask"] += time.perf_counter() - clock
+        clock = time.perf_counter()
         self.encoder.picture(picture.frame, pixels)
+        self.seconds["encode"] += time.perf_counter() - clock
