@@ -150,3 +150,23 @@ def test_fisheye_dinner_has_no_blacked_out_frame(tmp_path: Path) -> None:
     dst, report_path = tmp_path / "out.mp4", tmp_path / "report.json"
     assert main([str(src), "-o", str(dst), "--report", str(report_path), "-q"]) == 0
     assert max(black(f) for f in decoded(dst)) < 0.2
+
+
+def test_follow_up_checks_by_the_real_verifier(tmp_path: Path, astronaut: Image) -> None:
+    """A face only the real attacker sees is followed up around where it was (a crop of the
+    frame, which dlib must get as a contiguous array) and stays masked."""
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    head = np.ascontiguousarray(astronaut[20:240, 120:330])
+
+    def draw(i: int) -> Image:
+        image = numbered(i, 480, 360)
+        image[60:280, 100:310] = head
+        return image
+
+    write_clip(src, frames=40, size=(480, 360), draw=draw)
+    report = anonymize_video(src, dst, Settings(), Scripted(lambda i: []))
+    face = (161, 101, 251, 220)
+    assert all(masked(image, face) for image in decoded(dst))
+    assert report.verdict == "verified" and any(
+        f.source == "check" and f.first and f.first > 0 for f in report.faces
+    )
