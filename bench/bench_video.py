@@ -52,8 +52,8 @@ def run_unseen(src: Path, dst: Path, report: Path) -> tuple[float, float, int, s
 
 def one(src: str, dst: str, report: str) -> None:
     """Child mode: anonymize one clip with default settings (forced, so the output is kept to measure)."""
-    from unseen.video import anonymize_video
     from unseen.settings import Settings
+    from unseen.video import anonymize_video
 
     result = anonymize_video(Path(src), Path(dst), Settings(force=True))
     Path(report).write_text(json.dumps(result.to_dict()))

@@ -15,7 +15,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from unseen.media.video_streams import read_back
 
 from support.clips import Scripted, audio_packets, decoded, frame_index, masked, numbered
 from unseen.batch.work import Outcome, Task
@@ -34,11 +33,12 @@ from unseen.media.segments import (
     plan_segments,
     read_timeline,
 )
-from unseen.video import anonymize_video
+from unseen.media.video_streams import read_back
 from unseen.scale.segments import SEGMENT_ENV, join_task, merge_reports, segment_seconds, video_task
 from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import PREFIX
 from unseen.types import Check, FaceRecord, Report
+from unseen.video import anonymize_video
 
 FPS = 30
 W, H = 320, 240
