@@ -170,3 +170,29 @@ def test_follow_up_checks_by_the_real_verifier(tmp_path: Path, astronaut: Image)
     assert report.verdict == "verified" and any(
         f.source == "check" and f.first and f.first > 0 for f in report.faces
     )
+
+
+@pytest.mark.parametrize("rotation", [None, 90])
+def test_noise_on_the_frame_planes_covers_the_face_upright(tmp_path: Path, rotation: int | None) -> None:
+    """Solid and noise masks are painted on the decoded 4:2:0 planes (no RGB round trip), in the
+    coded orientation of a rotated clip: the face is gone, the rest of the frame is untouched."""
+    from unseen.types import MaskStyle
+
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=8, draw=lambda i: numbered(i, face=[FACE]), rotation=rotation)
+
+    class Bright:
+        """Finds the drawn face (pixels near 230) in the picture it is given: upright."""
+
+        def detect(self, image: Image) -> Detections:
+            ys, xs = np.nonzero((np.abs(image.astype(int) - 230) < 12).all(axis=2))
+            box = [[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]] if len(xs) > 50 else []
+            return Detections(np.float32(box).reshape(-1, 4), np.ones(len(box), np.float32))
+
+    settings = Settings(verify=False, mask=MaskStyle.NOISE)
+    anonymize_video(src, dst, settings, Bright())
+    for before, after in zip(decoded(src), decoded(dst), strict=True):
+        x1, y1, x2, y2 = (int(v) for v in FACE)
+        face = after[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4].astype(int)
+        assert (np.abs(face - 230) > 30).mean() > 0.5  # noise, not the face's 230
+        assert np.abs(after[-40:].astype(int) - before[-40:].astype(int)).max() < 12  # the rest kept

@@ -15,6 +15,7 @@ from typing import Any
 import av
 import av.error
 import numpy as np
+import numpy.typing as npt
 
 from unseen.errors import UnreadableInput, UnsupportedInput
 from unseen.media import video_streams as streams
@@ -129,6 +130,38 @@ class Encoder:
             out = out.reformat(format="yuv420p")
         out.pts, out.time_base = frame.pts, self.source.time_base
         self.out.mux(self.stream.encode(out))
+
+    def picture_yuv(
+        self, frame: av.VideoFrame, solid: npt.NDArray[np.bool_], noise: npt.NDArray[np.bool_] | None = None
+    ) -> bool:
+        """Encode `frame` with black over `solid` and random values over `noise` (upright masks),
+        painted on its own 4:2:0 planes: no conversion to RGB and back. False when the frame is
+        not plain 8-bit 4:2:0 of even size (then `picture` with RGB pixels is the way)."""
+        assert self.stream is not None
+        if frame.format.name != "yuv420p" or self.width % 2 or self.height % 2:
+            return False
+        planes = frame.to_ndarray(format="yuv420p")  # a copy: the decoder may still read the frame
+        h, w = self.height, self.width
+        luma = planes[:h]
+        chroma = planes[h:].reshape(2, h // 2, w // 2)  # U then V, each a quarter of the picture
+        black = 0 if frame.color_range == 2 else 16  # full ("JPEG") range or video range
+        for area, value in ((solid, black), (noise, None)):
+            if area is None or not area.any():
+                continue
+            coded = np.rot90(area, -self.turns) if self.turns else area
+            half = coded[0::2, 0::2] | coded[1::2, 0::2] | coded[0::2, 1::2] | coded[1::2, 1::2]
+            if value is None:
+                rng = np.random.default_rng()
+                luma[coded] = rng.integers(0, 256, int(coded.sum()), dtype=np.uint8)
+                chroma[:, half] = rng.integers(0, 256, (2, int(half.sum())), dtype=np.uint8)
+            else:
+                luma[coded] = value
+                chroma[:, half] = 128  # no colour: chroma of a face would outline it
+        out = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+        out.color_range = frame.color_range
+        out.pts, out.time_base = frame.pts, self.source.time_base
+        self.out.mux(self.stream.encode(out))
+        return True
 
     def finish(self) -> None:
         if self.stream is not None:

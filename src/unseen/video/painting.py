@@ -87,6 +87,23 @@ class Painter:
             area = np.zeros(image.shape[:2], bool)
         return out, (area if with_area else None)
 
+    def areas(self, masks: Masks) -> tuple[BoolArray, BoolArray | None] | None:
+        """For solid and noise styles: where black goes and where noise goes (upright, full
+        size), for painting on the encoder's own planes; None for styles that need the pixels."""
+        style = self.settings.mask
+        if style not in (MaskStyle.SOLID, MaskStyle.NOISE):
+            return None
+        shape, grow = self.settings.shape, self.settings.grow
+        size = (self.height, self.width)
+        seeds = masks.faces.sources == "check"
+        styled = mask_area(size, masks.faces[~seeds], shape, grow)
+        solid = mask_area(size, masks.faces[seeds], shape, grow * SEED_GROW) if seeds.any() else None
+        if style is MaskStyle.SOLID:
+            return (styled if solid is None else styled | solid), None
+        if solid is None:
+            return np.zeros(size, bool), styled
+        return solid, styled & ~solid
+
     def account(self, index: int, masks: Masks) -> None:
         """Count frame `index`'s masks: the clip's coverage, and each record's largest mask."""
         self.frames += 1
