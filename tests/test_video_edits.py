@@ -179,7 +179,8 @@ def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
     write_clip(src, frames=26, size=(1920, 1080), draw=draw)
     anonymize_video(src, dst, FAST, Spy(threshold=0.2))
     every = round(30 / cadence.DETECTIONS_PER_SECOND)
-    assert scales.count(0.5) == len(range(0, 26, every)) and scales.count(1.0) == len(range(0, 26, 12))
+    fine = len(range(0, 26, 12))  # full size alone on those: one network run sees big faces too
+    assert scales.count(0.5) == len(range(0, 26, every)) - fine and scales.count(1.0) == fine
     for i, image in enumerate(decoded(dst)):
         for x, y, w, h in ((300 + 2 * i, 500, 48, 50), (1200 - 5 * i, 200, 420, 440)):
             box = (x + face[0] * w, y + face[1] * h, x + face[2] * w, y + face[3] * h)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from unseen.detect.base import Detector, nms
+from unseen.detect.centerface import TILE_PIXELS
 from unseen.types import Detections, Image
 
 DETECTIONS_PER_SECOND = 7.5  # the coarse cadence; tracks fill the frames between
@@ -90,8 +91,12 @@ class VideoDetector:
             name = type(self.detector).__name__.lower()
             return found.with_source(name) if len(found) and not found.sources.any() else found
         c = self.cadence
-        parts = [self._run(image, c.coarse or 1.0, self.threshold).with_source("centerface")]
-        if c.coarse is not None and index % c.fine_every == 0:
+        fine = c.coarse is not None and index % c.fine_every == 0
+        parts = []
+        # a full-size pass in one network run sees the big faces too; a tiled one may cut them
+        if not fine or image.shape[0] * image.shape[1] > TILE_PIXELS:
+            parts.append(self._run(image, c.coarse or 1.0, self.threshold).with_source("centerface"))
+        if fine:
             parts.append(self._run(image, 1.0, self.threshold).with_source("centerface@1"))
         if c.small_every and index % c.small_every == 0:
             small = self._run(image, 2.0, self.threshold * 0.5)
