@@ -130,7 +130,7 @@ class Tracker:
                 backfill=self.small_backfill if small else self.big_backfill,
             )
             track.record = FaceRecord(
-                _ints(detections.boxes[di]),
+                int_box(detections.boxes[di]),
                 track.score,
                 track.source,
                 track=track.id,
@@ -148,7 +148,7 @@ class Tracker:
             track = Track(key, {index: box.copy()}, 1.0, "check", backfill=self.big_backfill, seeded=True)
             self.tracks.append(track)
             track.record = FaceRecord(
-                _ints(box),
+                int_box(box),
                 1.0,
                 "check",
                 track=track.id,
@@ -207,11 +207,6 @@ class Tracker:
         return None
 
 
-def _ints(box: FloatArray) -> tuple[int, int, int, int]:
-    a, b, c, d = (int(round(float(v))) for v in box)
-    return (a, b, c, d)
-
-
 def _predict(track: Track, index: int) -> FloatArray:
     """The track's last box moved along its velocity to frame `index`."""
     velocity = track.velocity(True)
@@ -228,3 +223,9 @@ def _near(a: FloatArray, b: FloatArray, gaps: FloatArray) -> FloatArray:
     dist = np.linalg.norm(ca - cb, axis=2)
     closeness = np.where(dist < reach, 0.1 * (2 - dist / np.maximum(reach, 1e-6)), 0.0)
     return closeness.astype(np.float32)
+
+
+def int_box(box: FloatArray) -> tuple[int, int, int, int]:
+    """A box in whole pixels, as the report records it."""
+    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    return x1, y1, x2, y2
