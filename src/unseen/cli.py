@@ -100,6 +100,7 @@ def summary(report: Report) -> str:
         parts.append("verified: " + _proof(report))
     else:
         parts.append(report.verdict.upper())
+    parts += report.notes
     return "; ".join(parts)
 
 

@@ -115,7 +115,7 @@ def anonymize_file(
     """
     from unseen.media.image import load_image, read_back, save_image
     from unseen.media.registry import FileKind, identify, output_type
-    from unseen.media.video import anonymize_video
+    from unseen.video import anonymize_video
 
     settings = settings or Settings()
     src = Path(src)
@@ -201,7 +201,7 @@ def inspect_file(
     """
     from unseen.media.image import load_image
     from unseen.media.registry import FileKind, identify
-    from unseen.media.video import inspect_video
+    from unseen.video import inspect_video
 
     settings = settings or Settings()
     src = Path(src)

@@ -1,1 +1,2 @@
-"""Writers shared by several test files: real files of every format with planted metadata."""
+"""Helpers the test files share: clip writers, files of every format with planted metadata,
+scripted detectors, fakes."""
