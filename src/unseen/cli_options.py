@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from unseen.settings import AudioPolicy, Settings
+from unseen.settings import AudioPolicy, Settings, TextMode
 from unseen.types import MaskShape, MaskStyle
 
 NO_VERIFY_WARNING = (
@@ -38,6 +38,15 @@ def add_settings_arguments(p: argparse.ArgumentParser, *, video: bool = True, fo
         type=float,
         default=0.2,
         help="detector score above which a face is masked (default 0.2; lower masks more)",
+    )
+    p.add_argument(
+        "--text",
+        type=TextMode,
+        choices=list(TextMode),
+        default=TextMode.PEOPLE,
+        metavar="{" + ",".join(m.value for m in TextMode) + "}",
+        help="photos: mask text on people (default: name tags, badges, jerseys), all text "
+        "(also plates, signs, posters), or none (the run line still counts what was left)",
     )
     if video:
         p.add_argument(
@@ -71,4 +80,5 @@ def settings_from(args: argparse.Namespace) -> Settings:
         verify=not args.no_verify,
         force=getattr(args, "force", False),
         audio=getattr(args, "audio", AudioPolicy.KEEP),
+        text=getattr(args, "text", TextMode.PEOPLE),
     )

@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from unseen.types import MaskShape, MaskStyle
 
 
+class TextMode(str, enum.Enum):
+    """Which text is masked: none, text on a person (name tags, badges, jerseys), or all text."""
+
+    OFF = "off"
+    PEOPLE = "people"
+    ALL = "all"
+
+
 class AudioPolicy(str, enum.Enum):
     KEEP = "keep"
     DROP = "drop"
@@ -25,3 +33,4 @@ class Settings:
     force: bool = False  # write even when verification refuses, marked unverified
     audio: AudioPolicy = AudioPolicy.KEEP
     max_pixels: int = 250_000_000
+    text: TextMode = TextMode.PEOPLE  # names on badges and jerseys identify; signs stay (README)
