@@ -95,24 +95,27 @@ class PPOCRText:
 
 
 class FakeTextDetector:
-    """Canned text boxes, for fast tests: reports each box whose pixels are not all one colour.
+    """For fast tests: reports each connected patch of one of the `inks` colours as text.
 
-    So a box "goes away" once a solid mask covers it, like real text does.
+    It looks at content, not positions, so it works on crops, and a patch goes away once a mask
+    covers it, as real text does.
     """
 
-    def __init__(self, boxes: list[tuple[int, int, int, int]]) -> None:
-        self.boxes = boxes
+    def __init__(self, inks: list[tuple[int, int, int]], min_pixels: int = 20) -> None:
+        self.inks = inks
+        self.min_pixels = min_pixels
         self.calls = 0
 
     def detect(self, image: Image) -> Detections:
         self.calls += 1
-        h, w = image.shape[:2]
         found = []
-        for x1, y1, x2, y2 in self.boxes:
-            x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
-            region = image[y1:y2, x1:x2].reshape(-1, image.shape[2])
-            if len(region) and (region != region[0]).any():
-                found.append((x1, y1, x2, y2))
+        for ink in self.inks:
+            patch = (image == np.uint8(ink)).all(axis=2).astype(np.uint8)
+            outlines, _ = cv2.findContours(patch, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            for outline in outlines:  # outer outlines only: a letter's hole is no patch of its own
+                x, y, w, h = cv2.boundingRect(outline)
+                if w * h >= self.min_pixels:
+                    found.append((x, y, x + w, y + h))
         boxes = np.asarray(found, np.float32).reshape(-1, 4)
         return Detections(boxes, np.ones(len(boxes), np.float32)).with_source("text")
 
