@@ -105,7 +105,7 @@ def test_bodies_are_searched_as_crops_merged_when_they_overlap() -> None:
     crops = search_crops(faces, (2000, 2000, 3))
     assert len(crops) == 2
     bodies = body_boxes(faces, (2000, 2000, 3))
-    merged = crops[0] if crops[0][0] < 300 else crops[1]
+    merged = crops[0] if crops[0][0] < 300 else crops[1]  # the search reaches past the bodies
     assert merged[0] <= bodies[0][0] and merged[2] >= bodies[1][2]
 
 

@@ -56,11 +56,11 @@ class PPOCRText:
     """PP-OCRv4 mobile DB detector; text about 8 px tall and up at the network's input size.
 
     Small images are upscaled so the longer side is at least MIN_SIDE (up to MAX_UPSCALE), large
-    ones downscaled to MAX_SIDE: bounded time and memory, small name tags still found in crops.
+    ones downscaled to MAX_SIDE: bounded time and memory. Callers enlarge crops further by need.
     """
 
     MIN_SIDE = 960
-    MAX_SIDE = 1600
+    MAX_SIDE = 2400
     MAX_UPSCALE = 3.0
     MEAN = np.float32([0.485, 0.456, 0.406])  # ImageNet statistics, on BGR as PaddleOCR feeds it
     STD = np.float32([0.229, 0.224, 0.225])

@@ -15,18 +15,17 @@ BODY_WIDTH = 3.0  # face widths, centred on the face: shoulders are about 2.5-3 
 BODY_ABOVE = 0.5  # face heights above the face's top: a name on a cap or a helmet
 BODY_BELOW = 6.0  # face heights below the chin: chest, belly, a lanyard's card, shorts
 MAX_CROPS = 12  # past this many separate bodies, searching the whole image is cheaper
+SEARCH_MARGIN = 0.75  # face widths searched beyond each side of a body: a badge on its edge is whole
 
 
-def body_boxes(faces: Detections, image_shape: tuple[int, ...]) -> FloatArray:
-    """The body region (x1, y1, x2, y2) of each face, clipped to the image."""
+def body_boxes(faces: Detections, image_shape: tuple[int, ...], margin: float = 0.0) -> FloatArray:
+    """The body region (x1, y1, x2, y2) of each face, `margin` face widths wider, clipped."""
     b = faces.boxes
     w = np.maximum(b[:, 2] - b[:, 0], 1.0)
     h = np.maximum(b[:, 3] - b[:, 1], 1.0)
     cx = (b[:, 0] + b[:, 2]) / 2
-    body = np.stack(
-        [cx - w * BODY_WIDTH / 2, b[:, 1] - h * BODY_ABOVE, cx + w * BODY_WIDTH / 2, b[:, 3] + h * BODY_BELOW],
-        axis=1,
-    )
+    half = w * (BODY_WIDTH / 2 + margin)
+    body = np.stack([cx - half, b[:, 1] - h * BODY_ABOVE, cx + half, b[:, 3] + h * BODY_BELOW], axis=1)
     height, width = image_shape[:2]
     body[:, [0, 2]] = body[:, [0, 2]].clip(0, width)
     body[:, [1, 3]] = body[:, [1, 3]].clip(0, height)
@@ -61,7 +60,7 @@ def search_crops(faces: Detections, image_shape: tuple[int, ...]) -> list[tuple[
     whole = [(0, 0, width, height)]
     if len(faces) == 0:
         return []
-    boxes = [tuple(float(v) for v in box) for box in body_boxes(faces, image_shape)]
+    boxes = [tuple(float(v) for v in box) for box in body_boxes(faces, image_shape, SEARCH_MARGIN)]
     merged = _merge_overlapping([b for b in boxes if b[2] > b[0] and b[3] > b[1]])
     crops = [(int(x1), int(y1), int(np.ceil(x2)), int(np.ceil(y2))) for x1, y1, x2, y2 in merged]
     area = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in crops)

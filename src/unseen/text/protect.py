@@ -6,6 +6,7 @@ Text masks are always a solid fill over the region: a blurred word can often sti
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -23,18 +24,49 @@ GROW_STEP = 1.3  # each failed check grows the masks near what was still found b
 BoolArray = npt.NDArray[np.bool_]
 
 
+FACE_TARGET = 240.0  # a body crop is enlarged until its faces are this tall: a badge's letters are ~10%
+MAX_CROP_SCALE = 4.0
+WHOLE_SIDE = 1600  # `all` looks at the whole image with its longer side at least this long
+PIXEL_BUDGET = 3_000_000  # network pixels an image's crops may cost together; scales shrink past it
+
+
 def find_text(image: Image, faces: Detections, mode: TextMode, detector: TextDetector) -> Detections:
     """Text regions a mode looks at: on the bodies below `faces`, and in `all` the whole image too.
 
-    Bodies are searched as crops, each upscaled by the detector, so a badge below a small face is
-    found; `off` still looks, to say how many were left.
+    Bodies are searched as crops enlarged by their faces' size, so a badge below a small face
+    is found; `off` still looks, to say how many were left.
     """
     height, width = image.shape[:2]
-    crops = search_crops(faces, image.shape)
-    if mode is TextMode.ALL and (0, 0, width, height) not in crops:
-        crops = [(0, 0, width, height), *crops]
-    parts = [detector.detect(image[y1:y2, x1:x2]).shifted(x1, y1) for x1, y1, x2, y2 in crops]
+    crops = [(box, _face_scale(box, faces)) for box in search_crops(faces, image.shape)]
+    if mode is TextMode.ALL:
+        whole = (0, 0, width, height)
+        crops = [c for c in crops if c[0] != whole]
+        crops.insert(0, (whole, min(3.0, max(1.0, WHOLE_SIDE / max(width, height)))))
+    cost = sum((x2 - x1) * (y2 - y1) * s * s for (x1, y1, x2, y2), s in crops)
+    shrink = min(1.0, float(np.sqrt(PIXEL_BUDGET / cost))) if cost else 1.0
+    parts = []
+    for (x1, y1, x2, y2), scale in crops:
+        parts.append(_detect_scaled(image[y1:y2, x1:x2], max(1.0, scale * shrink), detector).shifted(x1, y1))
     return merge_text(parts)
+
+
+def _face_scale(crop: tuple[int, int, int, int], faces: Detections) -> float:
+    x1, y1, x2, y2 = crop
+    centres = (faces.boxes[:, :2] + faces.boxes[:, 2:]) / 2
+    inside = (centres[:, 0] >= x1) & (centres[:, 0] <= x2) & (centres[:, 1] >= y1) & (centres[:, 1] <= y2)
+    heights = faces.heights[inside] if inside.any() else faces.heights
+    # the largest face sets the scale: the most prominent person's badge is the one readable
+    return float(np.clip(FACE_TARGET / max(float(heights.max()), 1.0), 1.0, MAX_CROP_SCALE))
+
+
+def _detect_scaled(crop: Image, scale: float, detector: TextDetector) -> Detections:
+    """Detect in `crop` enlarged by `scale`; boxes in the crop's own pixels."""
+    if scale <= 1.01:
+        return detector.detect(crop)
+    h, w = crop.shape[:2]
+    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    found = detector.detect(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
+    return Detections(found.boxes / np.float32([size[0] / w, size[1] / h] * 2), found.scores, found.sources)
 
 
 def should_mask(text: Detections, faces: Detections, mode: TextMode, shape: tuple[int, ...]) -> BoolArray:
