@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import DATA, PROTECTED, need
 from PIL import Image
 
+from common import DATA, PROTECTED, need
 from unseen.pipeline import find_faces
 from unseen.redact import apply_masks
 from unseen.settings import Settings, TextMode
@@ -126,7 +126,9 @@ def main() -> None:
             tally.seconds.append(seconds)
         print(f"{i + 1}/{len(records)} {record['file']}", flush=True)
     print(f"\n{len(records)} photos, {sum(len(r['boxes']) for r in records)} labelled text boxes\n")
-    print("| run | text on people masked | other text masked | area text masks add | over-redaction | s/photo |")
+    print(
+        "| run | text on people masked | other text masked | area text masks add | over-redaction | s/photo |"
+    )
     print("|---|---|---|---|---|---|")
     print(deface.row("deface 1.5.0 (faces only)"))
     print(tallies_faces.row("unseen faces only (`--text off`)"))

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 import unseen
+from conftest import ASTRONAUT_FACE
 from unseen.cli import main
 from unseen.detect.base import FakeDetector
 from unseen.errors import MissingExtra, VerificationFailed
@@ -20,8 +21,6 @@ from unseen.settings import Settings, TextMode
 from unseen.text import FakeTextDetector, PPOCRText, find_text, protect_text, text_available
 from unseen.types import Detections
 from unseen.verify import FakeVerifier
-
-from conftest import ASTRONAUT_FACE
 
 FACE = (150, 60, 260, 200)  # where the scene pastes a head
 TAG = (150, 250, 290, 290)  # a name tag on the chest below it
@@ -70,7 +69,9 @@ def test_each_mode_masks_its_text_and_counts_what_it_left(
     assert (dark_share(out, TAG) == 1.0) is tag_masked
     assert (dark_share(out, SIGN) == 1.0) is sign_masked
     assert report.on_people_found == 1 and report.on_people_left == left
-    assert report.other_found == (1 if mode is TextMode.ALL else 0)  # off and people never search away from bodies
+    assert report.other_found == (
+        1 if mode is TextMode.ALL else 0
+    )  # off and people never search away from bodies
     assert report.rounds == (0 if mode is TextMode.OFF else 1)
     assert np.array_equal(image, scene(astronaut))  # the input is not changed
 
@@ -123,7 +124,11 @@ def test_text_that_stays_found_refuses_the_image(astronaut: np.ndarray, tmp_path
         unseen.anonymize_file(src, tmp_path / "o.png", text_detector=Stubborn(), **faked)  # type: ignore[arg-type]
     assert not (tmp_path / "o.png").exists()
     forced = unseen.anonymize_file(
-        src, tmp_path / "o.png", Settings(force=True), text_detector=Stubborn(), **faked  # type: ignore[arg-type]
+        src,
+        tmp_path / "o.png",
+        Settings(force=True),
+        text_detector=Stubborn(),
+        **faked,  # type: ignore[arg-type]
     )
     assert forced.verdict == "unverified" and (tmp_path / "o.png").exists()
 
@@ -151,7 +156,9 @@ def test_without_the_text_extra_off_still_works_and_other_modes_name_the_extra(
 # --- the real PP-OCR detector ----------------------------------------------------------------------
 
 
-needs_model = pytest.mark.skipif(not text_available(), reason="the text extra (rapidocr-onnxruntime) is absent")
+needs_model = pytest.mark.skipif(
+    not text_available(), reason="the text extra (rapidocr-onnxruntime) is absent"
+)
 
 
 @needs_model

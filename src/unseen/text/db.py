@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float32]
+RotatedRect = tuple[tuple[float, float], tuple[float, float], float]
 
 
 @dataclass(frozen=True)
@@ -34,17 +35,17 @@ def text_quads(probability: FloatArray, params: DBParams | None = None) -> tuple
     prob = np.asarray(probability, np.float32)
     if prob.ndim != 2:
         raise ValueError(f"a probability map is 2-D, got shape {prob.shape}")
-    bitmap = (prob > params.threshold).astype(np.uint8)
     # PaddleOCR dilates with a 2x2 kernel: kernels of adjacent letters join into one word
-    bitmap = cv2.dilate(bitmap, np.ones((2, 2), np.uint8))
+    bitmap = cv2.dilate((prob > params.threshold).astype(np.uint8), np.ones((2, 2), np.uint8))
     contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     quads: list[FloatArray] = []
     scores: list[float] = []
     for contour in contours[: params.max_candidates]:
-        rect = cv2.minAreaRect(contour)
-        if min(rect[1]) < params.min_size:
+        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+        rect: RotatedRect = ((float(cx), float(cy)), (float(w), float(h)), float(angle))
+        if min(w, h) < params.min_size:
             continue
-        score = blob_score(prob, contour)
+        score = blob_score(prob, np.asarray(contour, np.int32))
         if score < params.box_threshold:
             continue
         grown = unclip(rect, params.unclip_ratio)
@@ -61,11 +62,8 @@ def blob_score(prob: FloatArray, contour: npt.NDArray[np.int32]) -> float:
     """Mean probability inside the blob's outline (PaddleOCR's 'slow' score: exact for bent text)."""
     x, y, w, h = cv2.boundingRect(contour)
     mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [contour.reshape(-1, 2) - np.int32([x, y])], 1)
+    cv2.fillPoly(mask, [contour.reshape(-1, 2) - np.array([x, y], np.int32)], 1)
     return float(cv2.mean(prob[y : y + h, x : x + w], mask)[0])
-
-
-RotatedRect = tuple[tuple[float, float], tuple[float, float], float]
 
 
 def unclip(rect: RotatedRect, ratio: float) -> RotatedRect:

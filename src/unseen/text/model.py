@@ -62,8 +62,8 @@ class PPOCRText:
     MIN_SIDE = 960
     MAX_SIDE = 2400
     MAX_UPSCALE = 3.0
-    MEAN = np.float32([0.485, 0.456, 0.406])  # ImageNet statistics, on BGR as PaddleOCR feeds it
-    STD = np.float32([0.229, 0.224, 0.225])
+    MEAN = np.array([0.485, 0.456, 0.406], np.float32)  # ImageNet statistics, on BGR as PaddleOCR feeds it
+    STD = np.array([0.229, 0.224, 0.225], np.float32)
 
     def __init__(self, params: DBParams | None = None) -> None:
         self.params = params or DBParams()
@@ -110,7 +110,7 @@ class FakeTextDetector:
         self.calls += 1
         found = []
         for ink in self.inks:
-            patch = (image == np.uint8(ink)).all(axis=2).astype(np.uint8)
+            patch = (image == np.array(ink, np.uint8)).all(axis=2).astype(np.uint8)
             outlines, _ = cv2.findContours(patch, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             for outline in outlines:  # outer outlines only: a letter's hole is no patch of its own
                 x, y, w, h = cv2.boundingRect(outline)

@@ -65,8 +65,10 @@ def _detect_scaled(crop: Image, scale: float, detector: TextDetector) -> Detecti
         return detector.detect(crop)
     h, w = crop.shape[:2]
     size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
-    found = detector.detect(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC))
-    return Detections(found.boxes / np.float32([size[0] / w, size[1] / h] * 2), found.scores, found.sources)
+    enlarged: Image = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC), np.uint8)
+    found = detector.detect(enlarged)
+    factors = np.array([size[0] / w, size[1] / h] * 2, np.float32)
+    return Detections(found.boxes / factors, found.scores, found.sources)
 
 
 def should_mask(text: Detections, faces: Detections, mode: TextMode, shape: tuple[int, ...]) -> BoolArray:
@@ -145,7 +147,9 @@ def fill_text(image: Image, boxes: FloatArray, grow: FloatArray) -> Image:
     return out
 
 
-def _mask_boxes(shape: tuple[int, ...], boxes: FloatArray, grow: FloatArray) -> list[tuple[int, int, int, int]]:
+def _mask_boxes(
+    shape: tuple[int, ...], boxes: FloatArray, grow: FloatArray
+) -> list[tuple[int, int, int, int]]:
     height, width = shape[:2]
     out = []
     for (x1, y1, x2, y2), g in zip(boxes, grow, strict=True):
