@@ -125,16 +125,20 @@ def main() -> None:
             tally.over.append(float((area & ~labels).mean()))
             tally.seconds.append(seconds)
         print(f"{i + 1}/{len(records)} {record['file']}", flush=True)
-    print(f"\n{len(records)} photos, {sum(len(r['boxes']) for r in records)} labelled text boxes\n")
-    print(
-        "| run | text on people masked | other text masked | area text masks add | over-redaction | s/photo |"
-    )
+        if (i + 1) % 5 == 0 or i + 1 == len(records):
+            report(records[: i + 1], deface, tallies_faces, tallies)
+
+
+def report(done: list[dict], deface: Tally, faces: Tally, tallies: dict[TextMode, Tally]) -> None:
+    """The table so far: a long run interrupted still says what it measured."""
+    print(f"\n{len(done)} photos, {sum(len(r['boxes']) for r in done)} labelled text boxes\n")
+    print("| run | text on people masked | other text masked | area masks add | over-redaction | s/photo |")
     print("|---|---|---|---|---|---|")
     print(deface.row("deface 1.5.0 (faces only)"))
-    print(tallies_faces.row("unseen faces only (`--text off`)"))
-    for mode in modes:
-        print(tallies[mode].row(f"unseen `--text {mode.value}` (text step, verified)"))
-    print("\ns/photo: deface's whole run; for unseen, the text step alone (detect, mask, re-check)")
+    print(faces.row("unseen faces only (`--text off`)"))
+    for mode, tally in tallies.items():
+        print(tally.row(f"unseen `--text {mode.value}` (text step, verified)"))
+    print("\ns/photo: deface's whole run; unseen's text step alone (detect, mask, re-check)\n", flush=True)
 
 
 if __name__ == "__main__":
