@@ -245,3 +245,23 @@ def test_a_text_run_never_imports_onnxruntime(tmp_path: Path, astronaut: np.ndar
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
+
+
+def test_a_video_frame_gets_the_same_rule_without_a_recheck(astronaut: np.ndarray) -> None:
+    from unseen.text import mask_text_in_frame
+
+    frame = scene(astronaut)
+    fake = FakeTextDetector([TAG_INK, SIGN_INK])
+    out, regions, left = mask_text_in_frame(frame, frame, FACES, TextMode.PEOPLE, fake)
+    assert len(regions) == 1 and left == 0 and dark_share(out, TAG) == 1.0 and dark_share(out, SIGN) == 0.0
+    out, regions, left = mask_text_in_frame(frame, frame, FACES, TextMode.OFF, fake)
+    assert len(regions) == 0 and left == 1 and out is frame
+    out, regions, _ = mask_text_in_frame(frame, frame, Detections.empty(), TextMode.ALL, fake)
+    assert len(regions) == 2 and dark_share(out, SIGN) == 1.0  # `all` needs no face
+
+
+def test_no_face_means_people_mode_looks_nowhere(astronaut: np.ndarray) -> None:
+    image = scene(astronaut)
+    fake = FakeTextDetector([TAG_INK, SIGN_INK])
+    out, report, passed = protect_text(image, image, Detections.empty(), Settings(), fake)
+    assert passed and fake.calls == 0 and report.on_people_found == 0 and np.array_equal(out, image)
