@@ -6,8 +6,9 @@ Labels: bench/text_labels.json, boxes drawn by hand on a sample of ../shared/dat
 (images with name tags, badges, jersey names and numbers, signs; boxes only, no pixels). A box
 is `person` (worn: on clothing, a badge, a lanyard card) or `other` (signs, posters, screens,
 watermarks). A labelled box counts as masked when PROTECTED of it is under a mask (text or face).
-Over-redaction: masked area outside every labelled text box (grown by a quarter of its height on
-each side, the pad a text mask has) and outside the face masks, as a share of the image.
+What text masks add: their area outside the face masks, as a share of the image; over-redaction
+is the part of it outside every labelled text box (each grown by a quarter of its height on each
+side, the pad a text mask has).
 deface masks faces only: its column is what its face masks cover of the text, by chance.
 """
 
@@ -108,7 +109,7 @@ def main() -> None:
                 tally.total[box[4]] += 1
                 tally.hit[box[4]] += covered(area, box)
             tally.added.append(0.0)
-            tally.over.append(float((area & ~labels).mean()))
+            tally.over.append(0.0)
             if seconds is not None and i:
                 tally.seconds.append(seconds)
         for mode in modes:
@@ -116,13 +117,13 @@ def main() -> None:
             out, _, _ = protect_text(rgb, face_masked, faces, Settings(text=mode), detector)
             seconds = time.perf_counter() - start
             text_area = (out != face_masked).any(axis=2)
-            area = text_area | face_area
+            area = text_area | face_area  # a word under a head mask is hidden too
             tally = tallies[mode]
             for box in boxes:
                 tally.total[box[4]] += 1
                 tally.hit[box[4]] += covered(area, box)
             tally.added.append(float((text_area & ~face_area).mean()))
-            tally.over.append(float((area & ~labels).mean()))
+            tally.over.append(float((text_area & ~face_area & ~labels).mean()))
             tally.seconds.append(seconds)
         print(f"{i + 1}/{len(records)} {record['file']}", flush=True)
         if (i + 1) % 5 == 0 or i + 1 == len(records):
@@ -132,7 +133,9 @@ def main() -> None:
 def report(done: list[dict], deface: Tally, faces: Tally, tallies: dict[TextMode, Tally]) -> None:
     """The table so far: a long run interrupted still says what it measured."""
     print(f"\n{len(done)} photos, {sum(len(r['boxes']) for r in done)} labelled text boxes\n")
-    print("| run | text on people masked | other text masked | area masks add | over-redaction | s/photo |")
+    print(
+        "| run | text on people masked | other text masked | area text masks add | over-redaction | s/photo |"
+    )
     print("|---|---|---|---|---|---|")
     print(deface.row("deface 1.5.0 (faces only)"))
     print(faces.row("unseen faces only (`--text off`)"))
