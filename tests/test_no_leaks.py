@@ -151,4 +151,5 @@ def test_report_is_small_and_holds_no_blob(collected: tuple[dict[str, str], dict
 ALLOWED_FIELDS = {
     "source", "output", "width", "height", "faces", "face_count", "mask", "metadata_removed", "verdict",
     "check", "seconds", "error",
+    "text",  # text regions by box, score and whether on a person / masked: never pixels or words
 }  # fmt: skip
