@@ -11,7 +11,7 @@ import numpy as np
 
 from unseen.types import Detections, FloatArray
 
-BODY_WIDTH = 3.0  # face widths, centred on the face: shoulders are about 2.5-3 face widths
+BODY_WIDTH = 4.0  # face widths, centred on the face: shoulders and sleeves, a body seen from the side
 BODY_ABOVE = 0.5  # face heights above the face's top: a name on a cap or a helmet
 BODY_BELOW = 6.0  # face heights below the chin: chest, belly, a lanyard's card, shorts
 MAX_CROPS = 12  # past this many separate bodies, searching the whole image is cheaper
