@@ -154,4 +154,5 @@ ALLOWED_FIELDS = {
     # video: shares of the picture masked and a frame number; warnings made of counts, frame
     # numbers and positions only (never a tag or a name from the input); seconds per stage
     "coverage", "notes", "stages",
+    "text",  # text regions by box, score and whether on a person / masked: never pixels or words
 }  # fmt: skip

@@ -100,6 +100,11 @@ def summary(report: Report) -> str:
         parts.append("verified: " + _proof(report))
     else:
         parts.append(report.verdict.upper())
+    from unseen.text.protect import text_summary
+
+    text = text_summary(report.text)
+    if text:
+        parts.insert(1, text)
     parts += report.notes
     return "; ".join(parts)
 
@@ -236,6 +241,14 @@ def _run_anonymize(argv: list[str]) -> int:
     settings = settings_from(args)
     if args.no_verify and not args.quiet:
         _error(NO_VERIFY_WARNING)
+    from unseen.text.model import text_available
+
+    if settings.text.value != "off" and not text_available():
+        _error(
+            f"--text {settings.text.value} needs the text detector: pip install 'unseen[text]' "
+            "(or --text off to leave text unmasked)"
+        )
+        return EXIT_USAGE
     try:
         targets = _outputs(args.files, args.output, settings, args.overwrite)
     except UsageError as exc:
@@ -312,7 +325,9 @@ def _run_demo(argv: list[str]) -> int:
 
     sample = write_sample(args.folder)
     _say(f"wrote {sample} (public-domain NASA photo with planted GPS, serial number, owner, capture time)")
-    return _run_anonymize([str(sample), "--overwrite"])  # a second demo redoes the first
+    return _run_anonymize(
+        [str(sample), "--overwrite", "--text", "people"]
+    )  # the name patch names her too; a second demo redoes the first
 
 
 def _run_review(argv: list[str]) -> int:

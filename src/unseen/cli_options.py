@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from unseen.names import NamePolicy
-from unseen.settings import AudioPolicy, Settings
+from unseen.settings import AudioPolicy, Settings, TextMode
 from unseen.types import MaskShape, MaskStyle
 
 E = TypeVar("E", bound=enum.Enum)
@@ -63,6 +63,15 @@ def add_settings_arguments(p: argparse.ArgumentParser, *, video: bool = True, fo
         default=0.2,
         help="detector score above which a face is masked (default 0.2; lower masks more)",
     )
+    p.add_argument(
+        "--text",
+        type=TextMode,
+        choices=list(TextMode),
+        default=TextMode.PEOPLE,
+        metavar="{" + ",".join(m.value for m in TextMode) + "}",
+        help="photos: mask text on people (default: name tags, badges, jerseys), all text "
+        "(also plates, signs, posters), or none (the run line still counts what was left)",
+    )
     if video:
         p.add_argument(
             "--audio",
@@ -103,4 +112,5 @@ def settings_from(args: argparse.Namespace) -> Settings:
         force=getattr(args, "force", False),
         audio=getattr(args, "audio", AudioPolicy.KEEP),
         names=getattr(args, "names", NamePolicy.NEUTRAL),
+        text=getattr(args, "text", TextMode.PEOPLE),
     )

@@ -20,6 +20,7 @@ from unseen.tempfiles import clean_stale
 from unseen.types import Check, Detections, FaceRecord, Image, MaskStyle, Report, Verdict
 
 if TYPE_CHECKING:
+    from unseen.text import TextDetector
     from unseen.verify import Verifier
 
 
@@ -55,6 +56,7 @@ def anonymize(
     verifier: Verifier | None = None,
     source: Path | None = None,
     edits: Edits | None = None,
+    text_detector: TextDetector | None = None,
 ) -> tuple[Image, Report]:
     """Mask every face in an RGB uint8 array; returns the masked copy and what was done.
 
@@ -78,6 +80,11 @@ def anonymize(
         masked = apply_masks(image, detections, settings.mask, settings.shape, settings.grow)
         detections = detections.with_grow(detections.grow * settings.grow)
         verdict = Verdict.UNVERIFIED
+    from unseen.text import protect_text
+
+    masked, text, text_passed = protect_text(image, masked, detections, settings, text_detector)
+    if not text_passed:
+        verdict = Verdict.REFUSED
     report = Report(
         source=str(source) if source else None,
         output=None,
@@ -87,6 +94,7 @@ def anonymize(
         mask=settings.mask.value,
         verdict=verdict.value,
         check=check,
+        text=text,
     )
     report.seconds = round(time.perf_counter() - start, 4)
     return masked, report
@@ -102,6 +110,7 @@ def anonymize_file(
     verifier: Verifier | None = None,
     edits: Edits | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    text_detector: TextDetector | None = None,
 ) -> Report:
     """Write a masked, metadata-free, verified copy of a photo or video; the input is never touched.
 
@@ -136,7 +145,13 @@ def anonymize_file(
     clean_stale(target.parent)
     with _bounded(src):
         masked, report = anonymize(
-            loaded.pixels, settings, detector=detector, verifier=verifier, source=src, edits=edits
+            loaded.pixels,
+            settings,
+            detector=detector,
+            verifier=verifier,
+            source=src,
+            edits=edits,
+            text_detector=text_detector,
         )
     report.metadata_removed = list(loaded.metadata)
     if report.verdict == Verdict.REFUSED.value and not settings.force:
@@ -184,6 +199,13 @@ def _refusal(src: Path, report: Report) -> str:
     check = report.check or Check()
     where = [*check.redetected_boxes, *check.leaking_boxes]
     boxes = ", ".join(f"({x1},{y1})-({x2},{y2})" for x1, y1, x2, y2 in where[:5])
+    if report.text is not None and report.text.redetected and check.passed:
+        text_at = ", ".join(f"({x1},{y1})-({x2},{y2})" for x1, y1, x2, y2 in report.text.redetected_boxes[:5])
+        return (
+            f"{src}: refused, verification still finds {report.text.redetected} unmasked text "
+            f"region(s) the --text {report.text.mode} mode masks at {text_at} after {report.text.rounds} "
+            "rounds; nothing written (--force writes it marked unverified)"
+        )
     return (
         f"{src}: refused, verification still finds {check.redetected} unmasked face(s) and "
         f"{len(check.leaking_boxes)} recognisable one(s) after {check.rounds} rounds"

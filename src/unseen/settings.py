@@ -9,6 +9,14 @@ from unseen.names import NamePolicy
 from unseen.types import MaskShape, MaskStyle
 
 
+class TextMode(str, enum.Enum):
+    """Which text is masked: none, text on a person (name tags, badges, jerseys), or all text."""
+
+    OFF = "off"
+    PEOPLE = "people"
+    ALL = "all"
+
+
 class AudioPolicy(str, enum.Enum):
     KEEP = "keep"
     DROP = "drop"
@@ -27,3 +35,4 @@ class Settings:
     audio: AudioPolicy = AudioPolicy.KEEP
     max_pixels: int = 250_000_000
     names: NamePolicy = NamePolicy.NEUTRAL  # output file names: neutral when the input's tells a time
+    text: TextMode = TextMode.PEOPLE  # names on badges and jerseys identify; signs stay (README)

@@ -176,6 +176,34 @@ class Check:
 
 
 @dataclass
+class TextRecord:
+    """A text region, by position only: never its pixels nor what it says."""
+
+    box: tuple[int, int, int, int]  # x1, y1, x2, y2
+    score: float
+    on_person: bool  # on the body below a found face (a name tag, a badge, a jersey)
+    masked: bool
+
+
+@dataclass
+class TextReport:
+    """Text regions found, masked and left in one image, and what verification still found."""
+
+    mode: str  # off | people | all
+    checked: bool = True  # False: the text detector is not installed, nothing was looked for
+    regions: list[TextRecord] = field(default_factory=list)
+    on_people_found: int = 0
+    on_people_masked: int = 0
+    on_people_left: int = 0
+    other_found: int = 0
+    other_masked: int = 0
+    other_left: int = 0
+    redetected: int = 0  # regions the mode masks that the last check still found unmasked
+    redetected_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    rounds: int = 0  # checks run after masking (0: not verified)
+
+
+@dataclass
 class Report:
     """What was done to one file (or one array): JSON-ready, holds no pixels."""
 
@@ -193,6 +221,7 @@ class Report:
     coverage: Coverage | None = None  # video: share of the picture the masks took
     notes: list[str] = field(default_factory=list)  # warnings for the report line, user's words
     stages: dict[str, float] = field(default_factory=dict)  # video: seconds spent in each stage
+    text: TextReport | None = None
 
     @property
     def face_count(self) -> int:
@@ -220,6 +249,14 @@ class Report:
             values["check"] = Check(**check)
         if values.get("coverage") is not None:
             values["coverage"] = Coverage(**values["coverage"])
+        if values.get("text") is not None:
+            text = {k: v for k, v in values["text"].items() if k in {f.name for f in fields(TextReport)}}
+            text["regions"] = [
+                TextRecord(_box(r["box"]), float(r["score"]), bool(r["on_person"]), bool(r["masked"]))
+                for r in text.get("regions", [])
+            ]
+            text["redetected_boxes"] = [_box(b) for b in text.get("redetected_boxes", [])]
+            values["text"] = TextReport(**text)
         return cls(**values)
 
 
