@@ -222,6 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from unseen.web import main as review_main
 
             return review_main(argv[1:])
+        if argv and argv[0] == "desk":
+            from unseen.web.desk_command import main as desk_main
+
+            return desk_main(argv[1:])
         if argv and argv[0] == "batch":
             from unseen.batch import main as batch_main
 
