@@ -181,7 +181,7 @@
         else out.push([t("refused.unknown")]);
       }
       if (e.state === "refused") out.push([t(e.kind === "video" ? "refused.advice_video" : "refused.advice")]);
-      if (e.faces !== null) {
+      if (e.faces !== null && e.state === "done") {
         const faces = e.kind === "video" ? "done.tracks" : "done.faces";
         out.push([e.faces ? t(faces, { n: e.faces }) : t("done.no_faces")]);
       }
@@ -271,7 +271,7 @@
     const counts = { total: entries.length, done: count("done"), refused: count("refused"), failed: count("failed"),
       working: count("working"), waiting: count("waiting"), skipped: count("skipped") };
     let overall = t("files.empty");
-    if (entries.length) overall = t(counts.working + counts.waiting ? "files.overall" : "files.finished", counts);
+    if (entries.length) overall = t(counts.working + counts.waiting ? "files.overall" : "files.finished", { ...counts, n: counts.total });
     if ($("overall").textContent !== overall) $("overall").textContent = overall;
     summary();
   }
@@ -384,7 +384,7 @@
     $("folder").addEventListener("keydown", (event) => event.key === "Enter" && save());
     $("zip").addEventListener("click", () => {
       state.zipped = true;
-      $("export-status").textContent = t("export.zipped");
+      $("zip-status").textContent = t("export.zipped");
       render();
     });
     $("close").addEventListener("click", close);
