@@ -416,3 +416,29 @@ def test_the_command_line_knows_the_desk(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["desk", "--help"]) == 0
     assert "--no-browser" in capsys.readouterr().out
     assert main(["desk", "--mask", "nonsense"]) == 1
+
+
+def test_closing_in_the_middle_of_a_video_stops_it_at_once(tmp_path: Path) -> None:
+    from test_review_video import write_clip
+
+    clip = tmp_path / "long.mp4"
+    write_clip(clip, frames=900)
+    space = DeskSpace(tmp_path / "base")
+    srv = DeskServer(space, Settings(verify=False), detector=FakeDetector([(60, 70, 120, 150)]))
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        assert upload(srv, "long.mp4", clip.read_bytes())[0] == 201
+        deadline = time.monotonic() + 120
+        while not (entries(srv)[0]["frames"] or [0])[0]:
+            assert time.monotonic() < deadline, "the video never started"
+            time.sleep(0.05)
+        entry = entries(srv)[0]
+        assert entry["state"] == "working" and entry["frames"][1] == 900
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        began = time.monotonic()
+        srv.close()
+    assert time.monotonic() - began < 10, "the desk does not wait for the whole video"
+    assert not srv.queue._thread.is_alive()
+    assert not space.root.exists()

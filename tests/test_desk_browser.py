@@ -262,7 +262,9 @@ def test_the_desk_in_the_browser(
         # the language switch, then back
         page.select_option("#language", "uk")
         sync_api.expect(page.locator("h1")).to_have_text(words("uk")["title"])
-        sync_api.expect(page.locator("#overall")).to_contain_text(words("uk")["files.finished"]["few"].split(" ")[0])
+        sync_api.expect(page.locator("#overall")).to_contain_text(
+            words("uk")["files.finished"]["few"].split(" ")[0]
+        )
         page.select_option("#language", lang)
         sync_api.expect(page.locator("h1")).to_have_text(text["title"])
 
@@ -359,6 +361,39 @@ def test_a_refused_file_says_what_to_look_at_and_where(tmp_path: Path, axe: str 
                 browser.close()
         status = srv.queue.entries[0].as_dict()
         assert status["state"] == "refused" and not srv.catalog.items[0].output.exists(), "nothing written"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        srv.close()
+
+
+def test_a_picked_folder_keeps_its_layout(tmp_path: Path) -> None:
+    from unseen.detect import FakeDetector
+
+    trip = tmp_path / "trip"
+    (trip / "day 2").mkdir(parents=True)
+    Image.fromarray(np.full((120, 160, 3), 90, np.uint8)).save(trip / "a.png")
+    Image.fromarray(np.full((120, 160, 3), 160, np.uint8)).save(trip / "day 2" / "b.png")
+    (trip / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (trip / "notes.txt").write_text("not a picture")
+    space = DeskSpace(tmp_path / "base")
+    srv = DeskServer(space, Settings(verify=False), detector=FakeDetector([]))
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        with sync_api.sync_playwright() as p:
+            browser, page = open_page(p, "en")
+            page.goto(srv.url)
+            page.set_input_files("#pick-folder", str(trip))
+            sync_api.expect(page.locator("#list li.entry")).to_have_count(3)
+            sync_api.expect(page.locator('#list li[data-state="done"]')).to_have_count(2, timeout=60_000)
+            names = sorted(page.locator("#list .name").all_inner_texts())
+            assert names == ["trip/a.png", "trip/day 2/b.png", "trip/notes.txt"], "hidden files are left out"
+            sync_api.expect(page.locator('#list li[data-state="skipped"] .words')).to_have_text(
+                words("en")["skipped"]
+            )
+            browser.close()
+        ready = sorted(name for _, name in srv.ready())
+        assert ready == ["trip/a.unseen.png", "trip/day 2/b.unseen.png"], "exported in the same layout"
     finally:
         srv.shutdown()
         srv.server_close()
