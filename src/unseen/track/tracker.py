@@ -122,12 +122,11 @@ class Tracker:
                 str(detections.sources[di]),
                 backfill=self.small_backfill if small else self.big_backfill,
             )
-            box = tuple(int(round(v)) for v in detections.boxes[di])
             track.record = FaceRecord(
-                box,
+                int_box(detections.boxes[di]),
                 track.score,
                 track.source,
-                track=track.id,  # type: ignore[arg-type]
+                track=track.id,
                 first=max(0, index - track.backfill),
                 last=index + self.hold,
             )
@@ -142,9 +141,9 @@ class Tracker:
             track = Track(key, {index: box.copy()}, 1.0, "check", backfill=self.big_backfill, seeded=True)
             self.tracks.append(track)
             track.record = FaceRecord(
-                tuple(int(round(v)) for v in box),
+                int_box(box),
                 1.0,
-                "check",  # type: ignore[arg-type]
+                "check",
                 track=track.id,
                 first=max(0, index - track.backfill),
                 last=index + self.hold,
@@ -205,3 +204,9 @@ def _near(a: FloatArray, b: FloatArray, gaps: FloatArray) -> FloatArray:
     dist = np.linalg.norm(ca - cb, axis=2)
     closeness = np.where(dist < reach, 0.1 * (2 - dist / np.maximum(reach, 1e-6)), 0.0)
     return closeness.astype(np.float32)
+
+
+def int_box(box: FloatArray) -> tuple[int, int, int, int]:
+    """A box in whole pixels, as the report records it."""
+    x1, y1, x2, y2 = (int(round(float(v))) for v in box)
+    return x1, y1, x2, y2

@@ -14,6 +14,7 @@ import sys
 import types
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from unseen.detect.centerface import CenterFace
@@ -82,10 +83,19 @@ def encoder() -> Any:
     return dlib.face_recognition_model_v1(_model_path("face_recognition_model_location"))
 
 
+MODEL_FILES = {
+    "pose_predictor_five_point_model_location": "shape_predictor_5_face_landmarks.dat",
+    "face_recognition_model_location": "dlib_face_recognition_resnet_model_v1.dat",
+}
+
+
 def _model_path(function: str) -> str:
-    try:
-        import face_recognition_models
-    except ImportError as error:
-        raise UnseenError("face-recognition-models (the dlib face weights) is not installed") from error
-    path: str = getattr(face_recognition_models, function)()
-    return path
+    """The weights file inside the installed face-recognition-models package, found without
+    importing it: its __init__ needs pkg_resources, which setuptools 81 and later no longer have."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / "models" / MODEL_FILES[function]
+        if path.is_file():
+            return str(path)
+    raise UnseenError("face-recognition-models (the dlib face weights) is not installed")
