@@ -235,6 +235,8 @@ def test_the_desk_in_the_browser(
         until(lambda: page.locator("#picture").evaluate(LOADED))
         if shot:
             shot(page, "4-review")
+        if axe:
+            violations["review"] = serious_violations(page, axe)
         page.locator("#export-one").click()
         sync_api.expect(page.locator("#results-list li")).to_have_count(1, timeout=120_000)
         assert page.locator("#results-list li").get_attribute("data-verdict") == "verified"

@@ -9,15 +9,12 @@ private DeskSpace that closing the desk removes.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import shutil
 import threading
 import time
-import zipfile
 from http import HTTPStatus
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -27,8 +24,15 @@ from unseen.media.image import sniff_format
 from unseen.media.video import is_video
 from unseen.pipeline import default_output
 from unseen.settings import Settings
-from unseen.tempfiles import temp_path
 from unseen.web.catalog import Catalog, Item
+from unseen.web.desk_export import (
+    FolderRefused,
+    choose_folder,
+    copy_into,
+    free_name,
+    suggested_folder,
+    write_zip,
+)
 from unseen.web.desk_files import DeskSpace, UploadError, safe_relative
 from unseen.web.desk_queue import DONE, SKIPPED, Entry, WorkQueue
 from unseen.web.export import Exporter
@@ -165,7 +169,7 @@ class DeskServer(ReviewServer):
             if entry.state != DONE or entry.as_dict()["changed"] or not entry.item.output.is_file():
                 continue
             folder = entry.item.name.rpartition("/")[0]
-            chosen.append((entry, _free_name(folder, entry.item.output.name, taken)))
+            chosen.append((entry, free_name(folder, entry.item.output.name, taken)))
         return chosen
 
     def close_when_idle(self, seconds: float) -> None:
@@ -188,27 +192,6 @@ class DeskServer(ReviewServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_port}/?token={self.token}"
-
-
-def suggested_folder() -> str:
-    """Where saving goes unless the person types another place: a new folder on the desktop."""
-    home = Path.home()
-    desktop = home / "Desktop"
-    return str((desktop if desktop.is_dir() else home) / "unseen")
-
-
-def _free_name(folder: str, name: str, taken: set[str]) -> str:
-    """`folder/name`, or `folder/stem (2).ext` when two files would share it."""
-    stem, dot, ext = name.rpartition(".")
-    stem, ext = (stem, dot + ext) if stem else (name, "")
-    number = 1
-    while True:
-        candidate = f"{stem}{f' ({number})' if number > 1 else ''}{ext}"
-        path = f"{folder}/{candidate}" if folder else candidate
-        if path.lower() not in taken:
-            taken.add(path.lower())
-            return path
-        number += 1
 
 
 class DeskHandler(Handler):
@@ -282,18 +265,8 @@ class DeskHandler(Handler):
         self.close_connection = True
         if self.command == "HEAD":
             return
-        try:
-            with zipfile.ZipFile(self.wfile, "w", zipfile.ZIP_STORED) as archive:
-                for entry, name in ready:
-                    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # no times in the archive
-                    size = entry.item.output.stat().st_size
-                    with (
-                        entry.item.output.open("rb") as src,
-                        archive.open(info, "w", force_zip64=size > 2**31) as dst,
-                    ):
-                        shutil.copyfileobj(src, dst, 1024 * 1024)
-        except (ConnectionError, OSError):
-            pass  # the browser stopped the download: nothing to clean, nothing was written here
+        with contextlib.suppress(OSError):  # the browser stopped the download: nothing to clean up
+            write_zip(self.wfile, [(entry.item.output, name) for entry, name in ready])
 
     # -- POST -------------------------------------------------------------------------------------
 
@@ -365,52 +338,16 @@ class DeskHandler(Handler):
 
     def _save(self, raw: object) -> None:
         """Copy every ready output into the folder the person typed; nothing is overwritten."""
-        if not isinstance(raw, str) or not raw.strip() or len(raw) > 4096 or "\x00" in raw:
-            return self._refuse(HTTPStatus.BAD_REQUEST, "folder_empty", "give a folder")
-        folder = Path(raw.strip()).expanduser()
-        if not folder.is_absolute():
-            return self._refuse(HTTPStatus.BAD_REQUEST, "folder_relative", f"{raw}: give the whole path")
-        if self.server.space.holds(folder):
-            return self._refuse(HTTPStatus.BAD_REQUEST, "folder_private", f"{raw}: the desk's own folder")
-        if folder.exists() and not folder.is_dir():
-            return self._refuse(HTTPStatus.BAD_REQUEST, "folder_file", f"{raw}: is a file")
-        if not folder.exists():
-            if not folder.parent.is_dir():
-                return self._refuse(
-                    HTTPStatus.BAD_REQUEST, "folder_missing", f"{folder.parent}: no such folder"
-                )
-            try:
-                folder.mkdir()
-            except OSError as error:
-                return self._refuse(HTTPStatus.BAD_REQUEST, "folder_unwritable", f"{raw}: {error.strerror}")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            return self._refuse(HTTPStatus.BAD_REQUEST, "folder_unwritable", f"{raw}: cannot write here")
-        saved = []
         try:
-            for entry, name in self.server.ready():
-                saved.append({"id": entry.item.id, "as": _copy_into(entry.item.output, folder, name)})
+            folder = choose_folder(raw, self.server.space)
+            saved = [
+                {"id": entry.item.id, "as": copy_into(entry.item.output, folder, name)}
+                for entry, name in self.server.ready()
+            ]
+        except FolderRefused as refused:
+            return self._refuse(HTTPStatus.BAD_REQUEST, refused.code, str(refused))
         except OSError as error:
             return self._refuse(
                 HTTPStatus.INSUFFICIENT_STORAGE, "folder_unwritable", f"{raw}: {error.strerror}"
             )
         return self._json({"folder": str(folder), "saved": saved})
-
-
-def _copy_into(output: Path, folder: Path, name: str) -> str:
-    """Copy `output` to folder/name (a free name found on disk too), whole or not at all."""
-    target = folder / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    number = 1
-    while target.exists():
-        number += 1
-        stem, ext = Path(name).stem, Path(name).suffix
-        target = folder / Path(name).parent / f"{stem} ({number}){ext}"
-    tmp = temp_path(target.parent, target.suffix)
-    try:
-        shutil.copyfile(output, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target.relative_to(folder).as_posix()
