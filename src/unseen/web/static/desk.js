@@ -379,7 +379,10 @@
         event.target.value = "";
       });
     }
-    $("language").addEventListener("change", (event) => language(event.target.value));
+    $("language").addEventListener("change", (event) => {
+      sessionStorage.setItem("unseen-language", event.target.value); // kept when coming back from the editor
+      language(event.target.value);
+    });
     $("save").addEventListener("click", save);
     $("folder").addEventListener("keydown", (event) => event.key === "Enter" && save());
     $("zip").addEventListener("click", () => {
@@ -391,6 +394,6 @@
   }
 
   wire();
-  const lang = document.documentElement.lang;
+  const lang = sessionStorage.getItem("unseen-language") || document.documentElement.lang;
   language(["en", "ru", "uk", "be"].includes(lang) ? lang : "en").then(() => refresh(true));
 })();
