@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from test_video import Scripted, audio_packets, decoded, frame_index, masked, numbered
+from unseen.batch.segments import SEGMENT_ENV, join_task, merge_reports, segment_seconds, video_task
 from unseen.batch.work import Outcome, Task
 from unseen.detect.base import Detector, FakeDetector
 from unseen.edits import Edits, sidecar_for
@@ -35,7 +36,6 @@ from unseen.media.segments import (
 )
 from unseen.media.video import anonymize_video
 from unseen.media.video_check import read_back
-from unseen.scale.segments import SEGMENT_ENV, join_task, merge_reports, segment_seconds, video_task
 from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import PREFIX
 from unseen.types import Check, FaceRecord, Report

@@ -227,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return desk_main(argv[1:])
         if argv and argv[0] == "batch":
-            from unseen.batch import main as batch_main
+            from unseen.cli_batch import main as batch_main
 
             return batch_main(argv[1:])
         return _run_anonymize(argv)

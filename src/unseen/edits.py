@@ -37,11 +37,15 @@ class Edits:
         """The detections after the person's corrections: removed ones dropped, added ones in."""
         kept = detections
         if self.removed and len(detections):
-            overlap = iou_matrix(detections.boxes, np.array(self.removed, np.float32).reshape(-1, 4)).max(axis=1)
+            overlap = iou_matrix(detections.boxes, np.array(self.removed, np.float32).reshape(-1, 4)).max(
+                axis=1
+            )
             kept = detections[overlap < REMOVED_IOU]
         if not self.added:
             return kept
-        added = Detections(np.array(self.added, np.float32).reshape(-1, 4), np.ones(len(self.added), np.float32)).with_source("review")
+        added = Detections(
+            np.array(self.added, np.float32).reshape(-1, 4), np.ones(len(self.added), np.float32)
+        ).with_source("review")
         return Detections.merge([kept, added])
 
     def is_empty(self) -> bool:

@@ -68,7 +68,9 @@ class Detections:
         return Detections(self.boxes * factor, self.scores, self.sources, self.grow)
 
     def shifted(self, dx: float, dy: float) -> Detections:
-        return Detections(self.boxes + np.array([dx, dy, dx, dy], np.float32), self.scores, self.sources, self.grow)
+        return Detections(
+            self.boxes + np.array([dx, dy, dx, dy], np.float32), self.scores, self.sources, self.grow
+        )
 
     def with_source(self, source: str) -> Detections:
         return Detections(self.boxes, self.scores, np.full(len(self), source, dtype="<U16"), self.grow)

@@ -112,7 +112,11 @@ def identify(root: Path, entry: Entry) -> Entry:
 def identify_all(root: Path, entries: Iterable[Entry], threads: int = 4) -> list[Entry]:
     """identify() over many files at once: reading and hashing wait on the disk, not the CPU."""
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(lambda entry: identify(root, entry), entries))
+        try:
+            return list(pool.map(lambda entry: identify(root, entry), entries))
+        except BaseException:  # Ctrl-C: stop now, not after hashing the whole tree
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def file_sha256(path: Path) -> str:

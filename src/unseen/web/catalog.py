@@ -1,7 +1,8 @@
 """What `unseen review` shows: the photos and videos of a folder, their outputs, detections and edits.
 
 Items are addressed by their index in this server-side list, never by a path from the browser.
-Inputs come from a batch manifest in the output folder when there is one, else from walking the
+Inputs come from the manifest of the batch that wrote the output folder (found in its state
+folder, see unseen.batch.statedir) when there is one, else from walking the
 folder for photos and videos (by content). Detection runs lazily, once per photo, when it is first
 needed; a video's face tracks come from the report of the run that wrote its output.
 Nothing is ever written inside the reviewed folder: sidecars and outputs go to the output folder.
@@ -304,15 +305,16 @@ def _walk(folder: Path, out: Path, skipped: list[str]) -> list[Item]:
 
 
 def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | None:
-    """The photos and videos `unseen batch` recorded in its manifest in `out`, if any; else None.
+    """The photos and videos `unseen batch` recorded in its manifest for `out`, if any; else None.
 
     Read only. Rows outside the reviewed folder or the output folder are ignored, so a manifest
     cannot send the server to read or write anywhere else.
     """
-    from unseen.batch.manifest import MANIFEST_NAME, State
+    from unseen.batch.manifest import State
+    from unseen.batch.statedir import find_manifest
 
-    path = out / MANIFEST_NAME
-    if not path.is_file():
+    path = find_manifest(out)
+    if path is None:
         return None
     try:
         with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
