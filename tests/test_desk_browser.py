@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from fractions import Fraction
@@ -117,10 +118,22 @@ def axe() -> str | None:
     return axe_source()
 
 
+class Steady:
+    """The real detector, a little slower on the clip's frames: the page's progress is seen for sure."""
+
+    def __init__(self) -> None:
+        self.real = default_detector(Settings())
+
+    def detect(self, image: Any) -> Any:
+        if image.shape[:2] == (H, W):
+            time.sleep(0.15)
+        return self.real.detect(image)
+
+
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[DeskServer]:
     space = DeskSpace(tmp_path / "base")
-    srv = DeskServer(space, Settings())
+    srv = DeskServer(space, Settings(), detector=Steady())
     threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
     yield srv
     srv.shutdown()
