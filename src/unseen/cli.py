@@ -27,6 +27,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process ended by SIGINT
 
 # Every subcommand, with how it is called and what it does: `unseen --help` lists them all.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "desk": ("unseen desk", "the desk: add, watch, review and export in your browser, no terminal"),
     "inspect": ("unseen inspect FILE...", "list faces and identifying metadata; write nothing"),
     "batch": ("unseen batch SRC -o OUT/", "a whole folder tree, in parallel, resumable"),
     "review": ("unseen review FOLDER", "check and correct the masks in your browser, then export"),
@@ -336,6 +337,12 @@ def _run_review(argv: list[str]) -> int:
     return review_main(argv)
 
 
+def _run_desk(argv: list[str]) -> int:
+    from unseen.web.desk_command import main as desk_main
+
+    return desk_main(argv)
+
+
 def _run_batch(argv: list[str]) -> int:
     from unseen.cli_batch import main as batch_main
 
@@ -347,6 +354,7 @@ _RUNNERS: dict[str, Callable[[list[str]], int]] = {
     "demo": _run_demo,
     "review": _run_review,
     "batch": _run_batch,
+    "desk": _run_desk,
 }
 
 
