@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || ./setup.sh
 
-# exiftool: the metadata oracle; chromium: the browser tests; espeak-ng, sox: generated speech
-apt_packages=(libimage-exiftool-perl chromium espeak-ng sox)
+# exiftool: the metadata oracle; chromium: the browser tests; espeak-ng, sox: generated speech;
+# npm: axe-core for the accessibility check
+apt_packages=(libimage-exiftool-perl chromium espeak-ng sox npm)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
