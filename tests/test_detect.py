@@ -132,7 +132,8 @@ def test_big_photo_is_tiled_and_finds_faces_anywhere(astronaut) -> None:
     border = _starts(4000, tile_w, 256)[1] + 1  # the second tile starts here: the face straddles it
     big[1500:1560, border - 20 : border + 27] = cv2.resize(head, (47, 60), interpolation=cv2.INTER_AREA)
     big[200:2440, 2000:3760] = cv2.resize(head, (1760, 2240), interpolation=cv2.INTER_LINEAR)
-    multi = MultiScale(CenterFace(), passes=(Pass(1.0),))
+    # at full size, as a caller asking for no working-size reduction gets it
+    multi = MultiScale(CenterFace(), passes=(Pass(1.0),), work_pixels=10**9)
     assert [p.scale for p in multi.passes_for(big)] == [1.0, 0.5, 0.25]
     found = multi.detect(big)
     faces = np.float32([[border - 20, 1500, border + 27, 1560], [2000, 200, 3760, 2440]])
