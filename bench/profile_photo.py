@@ -1,7 +1,8 @@
 """Where the time goes on one photo: each detection pass (first run, with OpenCV's planning for a
 new input shape, and again), re-detection, and the recognizer per face.
 
-    .venv/bin/python bench/profile_photo.py images/10--People_Marching/10_People_Marching_People_Marching_2_373.jpg
+    .venv/bin/python bench/profile_photo.py images/10--People_Marching/\
+        10_People_Marching_People_Marching_2_373.jpg
     .venv/bin/python bench/profile_photo.py FILE --scale 3.94     # the same photo at 12 MP
 """
 
@@ -50,7 +51,8 @@ def main() -> None:
     work = image
     if multi.base_scale(image) < 1:
         size = (round(w * multi.base_scale(image)), round(h * multi.base_scale(image)))
-        work = timed(f"resize to working size {size[0]}x{size[1]}", lambda: cv2.resize(image, size, cv2.INTER_AREA))
+        label = f"resize to working size {size[0]}x{size[1]}"
+        work = timed(label, lambda: cv2.resize(image, size, interpolation=cv2.INTER_AREA))
     for p in multi.passes_for(work):
         for run in ("first run (plans the shape)", "again"):
             timed(
@@ -73,7 +75,8 @@ def main() -> None:
         print(f"| dlib landmarks + embedding, per face ({len(sample)} timed) | {each:.3f} |")
         print(f"| dlib on all {len(big)} faces of 16 px and up (old solid path) | {each * len(big):.3f} |")
     opaque = np.ones(len(faces), bool)
-    print(f"| faces proved by geometry (solid) | {int(proved_by_geometry(faces, area, opaque).sum())} of {len(faces)} |")
+    proved = int(proved_by_geometry(faces, area, opaque).sum())
+    print(f"| faces proved by geometry (solid) | {proved} of {len(faces)} |")
     verifier = ModelVerifier()
     for settings in (Settings(), Settings(mask=MaskStyle.PIXELATE)):
         timed(

@@ -54,16 +54,19 @@ class MultiScale:
         passes: Sequence[Pass] = DEFAULT_PASSES,
         threshold: float = 0.2,
         work_pixels: int = WORK_PIXELS,
+        upscale: bool = False,
     ) -> None:
         self.detector = detector
         self.passes = tuple(passes)
         self.threshold = threshold
         self.work_pixels = work_pixels
+        self.upscale = upscale
 
     def base_scale(self, image: Image) -> float:
-        """1 up to work_pixels; beyond, the scale that brings the image down to work_pixels."""
+        """The scale that brings the image to work_pixels: only down, unless `upscale`."""
         h, w = image.shape[:2]
-        return min(1.0, float(np.sqrt(self.work_pixels / max(1, w * h))))
+        scale = float(np.sqrt(self.work_pixels / max(1, w * h)))
+        return scale if self.upscale else min(1.0, scale)
 
     def passes_for(self, image: Image) -> list[Pass]:
         """The passes for an image of `image`'s size (at most work_pixels), plus coarser ones
@@ -79,12 +82,14 @@ class MultiScale:
 
     def detect(self, image: Image) -> Detections:
         base = self.base_scale(image)
-        if base >= 1.0:
+        if base == 1.0:
             return self._detect(image)
         h, w = image.shape[:2]
         size = (max(1, round(w * base)), max(1, round(h * base)))
-        found = self._detect(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
-        boxes = found.boxes * np.float32([w / size[0], h / size[1]] * 2)
+        interp = cv2.INTER_AREA if base < 1 else cv2.INTER_LINEAR
+        work: Image = np.asarray(cv2.resize(image, size, interpolation=interp), np.uint8)
+        found = self._detect(work)
+        boxes = found.boxes * np.asarray([w / size[0], h / size[1]] * 2, np.float32)
         return Detections(boxes, found.scores, found.sources, found.grow)
 
     def _detect(self, image: Image) -> Detections:

@@ -29,14 +29,14 @@ def head_boxes(
     image edge and leave part of a face cut by the frame bare.
     """
     b = detections.boxes
-    grow = grow * detections.grow
+    scale = grow * detections.grow
     w = np.maximum(b[:, 2] - b[:, 0], 1.0)
     h = np.maximum(b[:, 3] - b[:, 1], 1.0)
     cx = (b[:, 0] + b[:, 2]) / 2
-    x1 = cx - w * (0.5 + SIDE) * grow
-    x2 = cx + w * (0.5 + SIDE) * grow
+    x1 = cx - w * (0.5 + SIDE) * scale
+    x2 = cx + w * (0.5 + SIDE) * scale
     cy = (b[:, 1] - h * TOP + b[:, 3] + h * BOTTOM) / 2
-    half_h = h * (1 + TOP + BOTTOM) / 2 * grow
+    half_h = h * (1 + TOP + BOTTOM) / 2 * scale
     y1, y2 = cy - half_h, cy + half_h
     # small faces: a floor on the mask size, centred on the face
     min_half = MIN_HEAD_PX / 2
@@ -151,7 +151,7 @@ def _blur(region: Image, strength: float) -> Image:
     factor = max(1, int(sigma // 4))
     small = cv2.resize(region, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma / factor, borderType=cv2.BORDER_REPLICATE)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.uint8)
 
 
 def _pixelate(region: Image, strength: float) -> Image:
@@ -159,4 +159,4 @@ def _pixelate(region: Image, strength: float) -> Image:
     h, w = region.shape[:2]
     cells = max(1, int(round(5 / strength)))
     small = cv2.resize(region, (min(cells, w), min(cells, h)), interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)

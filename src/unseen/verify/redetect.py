@@ -79,8 +79,8 @@ def coverage(boxes: npt.NDArray[np.float32], area: BoolArray) -> npt.NDArray[np.
 def _mtcnn(image: Image, scale: float, attack: Attack) -> Detections:
     """MTCNN's boxes (x1, y1, x2, y2) and scores, in `image`'s pixels; MTCNN wants RGB."""
     h, w = image.shape[:2]
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    scaled = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=interpolation)
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    scaled = image if scale == 1.0 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=interp)
     raw = np.asarray(models.mtcnn(attack.mtcnn_min_face).detect_faces_raw(scaled)[0], np.float32)
     if raw.size == 0:
         return Detections.empty()
