@@ -133,7 +133,7 @@ def test_big_photo_is_tiled_and_finds_faces_anywhere(astronaut) -> None:
     big[1500:1560, border - 20 : border + 27] = cv2.resize(head, (47, 60), interpolation=cv2.INTER_AREA)
     big[200:2440, 2000:3760] = cv2.resize(head, (1760, 2240), interpolation=cv2.INTER_LINEAR)
     # at full size, as a caller asking for no working-size reduction gets it
-    multi = MultiScale(CenterFace(), passes=(Pass(1.0),), work_pixels=10**9)
+    multi = MultiScale(CenterFace(), passes=(Pass(1.0),), work_pixels=10**9, upscale=False)
     assert [p.scale for p in multi.passes_for(big)] == [1.0, 0.5, 0.25]
     found = multi.detect(big)
     faces = np.float32([[border - 20, 1500, border + 27, 1560], [2000, 200, 3760, 2440]])
