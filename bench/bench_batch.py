@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from common import DATA  # noqa: E402
-from unseen.batch import run_batch  # noqa: E402
+from unseen.batch import Engine, LocalPool, run_batch  # noqa: E402
 from unseen.pipeline import anonymize_file  # noqa: E402
 from unseen.settings import Settings  # noqa: E402
 
@@ -87,10 +87,10 @@ def single_runs(src: Path, work: Path, settings: Settings, warm: bool = True) ->
     return total
 
 
-def timed_batch(src: Path, out: Path, settings: Settings, **engine: object) -> tuple[float, int]:
+def timed_batch(src: Path, out: Path, settings: Settings, engine: Engine) -> tuple[float, int]:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    result = run_batch(src, out, settings, **engine)  # type: ignore[arg-type]
+    result = run_batch(src, out, settings, engine=engine, state=out.with_name(out.name + "-state"))
     return time.perf_counter() - start, result.ran
 
 
@@ -114,10 +114,10 @@ def main() -> None:
     if seconds_of_video:
         sets.append(("videos", videos, args.clips, seconds_of_video))
 
-    engines: list[tuple[str, int, dict[str, object]]] = [
-        ("local, 1 worker", 1, {"workers": 1}),
-        ("local, 2 workers, 1 OpenCV thread each", 2, {"workers": 2, "threads_per_worker": 1}),
-        ("local, 2 workers, OpenCV default threads", 2, {"workers": 2, "threads_per_worker": 0}),
+    engines: list[tuple[str, int, Engine]] = [
+        ("local, 1 worker", 1, LocalPool(1)),
+        ("local, 2 workers, 1 OpenCV thread each", 2, LocalPool(2, threads=1)),
+        ("local, 2 workers, OpenCV default threads", 2, LocalPool(2, threads=0)),
     ]
     cluster = None
     if not args.no_ray:
@@ -128,7 +128,9 @@ def main() -> None:
             from ray_local import LocalCluster
 
             cluster = LocalCluster(nodes=2, cpus=1).start()
-            engines.append(("Ray, 2 local nodes x 1 CPU", 2, {"ray_address": cluster.address}))
+            from unseen.scale.ray import RayEngine
+
+            engines.append(("Ray, 2 local nodes x 1 CPU", 2, RayEngine(cluster.address)))
         except ImportError:
             print("skipped Ray: not installed (pip install 'unseen[ray]')", file=sys.stderr)
     rows = []
@@ -138,8 +140,8 @@ def main() -> None:
             work.mkdir()
             single = single_runs(folder, work, settings)
             rows.append((name, "sum of single-file runs", count, single, 1, single, video_seconds))
-            for engine, workers, options in engines:
-                wall, ran = timed_batch(folder, root / "out", settings, **options)
+            for engine, workers, runner in engines:
+                wall, ran = timed_batch(folder, root / "out", settings, runner)
                 assert ran == count, f"{engine}: {ran} of {count} files ran"
                 rows.append((name, engine, count, wall, workers, single, video_seconds))
         if cluster is not None and args.long:
@@ -170,6 +172,7 @@ def long_video_rows(
     work = root / "single-long"
     work.mkdir()
     from clips import make_clip
+    from unseen.scale.ray import RayEngine
 
     make_clip(work / "warm.mp4", 640, 360, frames=30, fps=30)
     anonymize_file(work / "warm.mp4", work / "warm.unseen.mp4", settings)  # load the models
@@ -180,7 +183,8 @@ def long_video_rows(
         out = root / "out"
         shutil.rmtree(out, ignore_errors=True)
         start = time.perf_counter()
-        result = run_batch(folder, out, settings, ray_address=address, segment_seconds=split)
+        ray = RayEngine(address, segment_seconds=split)
+        result = run_batch(folder, out, settings, engine=ray, state=root / "out-state")
         wall = time.perf_counter() - start
         row = result.rows[0]
         assert row.state == "done", f"{engine}: {row.state} {row.error}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +53,16 @@ def need_data(sub: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent: dev data lives in ../shared/data")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """`unseen batch` keeps its state under $XDG_STATE_HOME: a temporary one, never the real home."""
+    before = os.environ.get("XDG_STATE_HOME")
+    home = tmp_path_factory.mktemp("state-home")
+    os.environ["XDG_STATE_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before

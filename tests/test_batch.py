@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from unseen.batch import main, run_batch
-from unseen.batch.job import LOCK_NAME, _locked
-from unseen.batch.manifest import MANIFEST_NAME, State
+from unseen.batch import State, run_batch
 from unseen.batch.report import ProgressLine
+from unseen.batch.statedir import LOCK_FILE, Locked, default_state_dir, state_manifest
+from unseen.cli_batch import main
 from unseen.detect.base import FakeDetector
 from unseen.errors import OutputError, UnreadableInput
 from unseen.settings import Settings
@@ -47,7 +43,7 @@ def outputs(folder: Path) -> list[str]:
 
 
 def rows(out: Path) -> dict[str, sqlite3.Row]:
-    db = sqlite3.connect(f"file:{out / MANIFEST_NAME}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{state_manifest(out)}?mode=ro", uri=True)
     db.row_factory = sqlite3.Row
     try:
         return {bytes(r["rel"]).decode(): r for r in db.execute("SELECT * FROM files")}
@@ -150,9 +146,9 @@ def test_existing_batch_needs_resume_and_a_foreign_folder_is_refused(tmp_path: P
     (foreign / "someone-elses.jpg").write_bytes(b"x")
     with pytest.raises(OutputError, match="not empty"):
         run_batch(src, foreign, FAST, workers=1, detector=FakeDetector([]))
-    with _locked(out), pytest.raises(OutputError, match="another unseen batch"):
+    with Locked(default_state_dir(out) / LOCK_FILE), pytest.raises(OutputError, match="another unseen batch"):
         run_batch(src, out, FAST, resume=True, workers=1, detector=FakeDetector([]))
-    assert (out / LOCK_NAME).exists()
+    assert (default_state_dir(out) / LOCK_FILE).exists() and not list(out.glob(".*"))
 
 
 def test_resume_redoes_only_what_is_missing_changed_or_failed(tmp_path: Path) -> None:
@@ -192,7 +188,7 @@ def test_resume_redoes_only_what_is_missing_changed_or_failed(tmp_path: Path) ->
 def test_cli_reports_a_corrupt_file_and_does_the_others(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from test_video import write_clip
+    from support.clips import write_clip
 
     src, out = tmp_path / "in", tmp_path / "out"
     for i in range(2):
@@ -233,52 +229,6 @@ def test_cli_reports_a_corrupt_file_and_does_the_others(
     assert main([str(src), "-o", str(tmp_path / "o3"), "--segment-seconds", "-1"]) == 1
     assert main([str(src), "-o", str(tmp_path / "o3"), "--segment-seconds", "nan"]) == 1
     assert not (tmp_path / "o3").exists()
-
-
-def test_a_killed_batch_resumes_with_every_file_done_once(tmp_path: Path) -> None:
-    src, out = tmp_path / "in", tmp_path / "out"
-    for i in range(30):
-        photo(src / f"d{i % 3}" / f"p{i:02d}.jpg", i, size=(320, 240))
-    command = [sys.executable, "-m", "unseen.cli", "batch", str(src), "-o", str(out), "--no-verify", "-q"]
-    job = subprocess.Popen([*command, "--workers", "2"], start_new_session=True, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and job.poll() is None:
-            if (out / MANIFEST_NAME).exists():
-                with contextlib.suppress(sqlite3.Error):
-                    if sum(r["state"] == "done" for r in rows(out).values()) >= 4:
-                        break
-            time.sleep(0.05)
-        assert job.poll() is None, "the batch ended before it could be killed"
-        os.kill(job.pid, signal.SIGKILL)  # the driver only: its workers must die with it
-        job.wait(10)
-        time.sleep(1.0)
-        left = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _session(p) == job.pid]
-        assert not left, "worker processes outlived the killed batch"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(job.pid, signal.SIGKILL)
-    before = rows(out)
-    done_before = {rel for rel, r in before.items() if r["state"] == "done"}
-    assert 4 <= len(done_before) < 30
-    (out / "d0" / ".unseen-tmp-killed.jpg").write_bytes(b"\xff\xd8\xff half a face")  # a worker's leftover
-
-    resumed = subprocess.run([*command, "--resume", "--workers", "2"], capture_output=True, timeout=120)
-
-    assert resumed.returncode == 0, resumed.stderr.decode()
-    after = rows(out)
-    assert all(r["state"] == "done" for r in after.values()) and len(after) == 30
-    for rel in done_before:  # not done twice
-        assert after[rel]["finished"] == before[rel]["finished"] and after[rel]["attempts"] == 1
-    assert outputs(out) == sorted(f"d{i % 3}/p{i:02d}.unseen.jpg" for i in range(30))
-    assert not list(out.rglob(".unseen-tmp-*"))
-
-
-def _session(proc: Path) -> int | None:
-    try:
-        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[4])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def test_a_dying_worker_is_replaced_and_a_file_that_always_kills_is_reported(tmp_path: Path) -> None:
@@ -381,34 +331,6 @@ def test_stale_temp_files_are_removed_even_where_nothing_is_redone(tmp_path: Pat
     result = run_batch(src, out, FAST, resume=True, workers=1, detector=FakeDetector([]))
     assert result.ran == 0 and result.temp_removed == 1
     assert not list(out.rglob(".unseen-tmp-*"))
-
-
-def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path) -> None:
-    src, out = tmp_path / "in", tmp_path / "out"
-    for i in range(16):
-        photo(src / f"p{i:02d}.jpg", i, size=(320, 240))
-    command = [sys.executable, "-m", "unseen.cli", "batch", str(src), "-o", str(out), "--no-verify"]
-    job = subprocess.Popen(
-        [*command, "--workers", "2"], start_new_session=True, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and job.poll() is None:
-            with contextlib.suppress(sqlite3.Error):
-                if (out / MANIFEST_NAME).exists() and any(r["state"] == "done" for r in rows(out).values()):
-                    break
-            time.sleep(0.05)
-        os.killpg(job.pid, signal.SIGINT)  # what a terminal sends to the whole job
-        _, err = job.communicate(timeout=60)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(job.pid, signal.SIGKILL)
-    assert job.returncode == 130 and "--resume" in err and "Traceback" not in err
-    states = [r["state"] for r in rows(out).values()]
-    assert "running" not in states and "pending" in states
-    assert not list(out.rglob(".unseen-tmp-*"))
-    assert subprocess.run([*command, "--resume", "-q"], timeout=120).returncode == 0
-    assert len(outputs(out)) == 16
 
 
 def test_file_names_that_are_not_utf8_are_kept_and_reported(tmp_path: Path) -> None:

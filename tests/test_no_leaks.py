@@ -151,4 +151,8 @@ def test_report_is_small_and_holds_no_blob(collected: tuple[dict[str, str], dict
 ALLOWED_FIELDS = {
     "source", "output", "width", "height", "faces", "face_count", "mask", "metadata_removed", "verdict",
     "check", "seconds", "error",
+    # video: shares of the picture masked and a frame number; warnings made of counts, frame
+    # numbers and positions only (never a tag or a name from the input); seconds per stage
+    "coverage", "notes", "stages",
+    "text",  # text regions by box, score and whether on a person / masked: never pixels or words
 }  # fmt: skip

@@ -20,13 +20,13 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 from ray_local import LocalCluster  # noqa: E402
+from support.clips import audio_packets, decoded, frame_index, masked  # noqa: E402
 from test_batch import FAST, outputs, photo, rows  # noqa: E402
 from test_segments import FACE, frame_times, gop_clip  # noqa: E402
-from test_video import audio_packets, decoded, frame_index, masked  # noqa: E402
-from unseen.batch import run_batch  # noqa: E402
-from unseen.batch.manifest import State  # noqa: E402
+from unseen.batch import State, run_batch  # noqa: E402
 from unseen.detect.base import FakeDetector  # noqa: E402
 from unseen.errors import MissingExtra  # noqa: E402
+from unseen.scale.ray import RayEngine  # noqa: E402
 from unseen.types import Detections  # noqa: E402
 
 
@@ -42,11 +42,9 @@ class SlowDetector:
 
 
 def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    from unseen.scale.ray import run_ray
-
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingExtra, match=r"unseen\[ray\]"):
-        run_ray([], "auto", lambda task: None, lambda outcome: True)
+        RayEngine("auto").run([], lambda task: None, lambda outcome: True)
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +111,7 @@ def test_batch_on_a_two_node_cluster_survives_a_killed_worker(tmp_path: Path, cl
         photo(src / f"d{i % 2}" / f"p{i:02d}.jpg", i)
     (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)
     killer, killed = kill_one_worker(cluster, "_run_task", after=0.3)  # in the middle of a file
-    result = run_batch(src, out, FAST, ray_address=cluster.address, detector=SlowDetector(0.4))
+    result = run_batch(src, out, FAST, engine=RayEngine(cluster.address, SlowDetector(0.4)))
     killer.join()
 
     assert killed, "no worker was seen running a task"
@@ -131,7 +129,7 @@ def test_batch_on_a_two_node_cluster_survives_a_killed_worker(tmp_path: Path, cl
         if manifest[rel]["worker"]
     )
 
-    again = run_batch(src, out, FAST, resume=True, ray_address=cluster.address, detector=SlowDetector(0.4))
+    again = run_batch(src, out, FAST, resume=True, engine=RayEngine(cluster.address, SlowDetector(0.4)))
     assert again.unchanged == 12 and again.ran == 1  # only the broken file is tried again
 
 
@@ -147,7 +145,7 @@ def test_a_file_that_kills_every_ray_worker_is_reported_failed(tmp_path: Path, c
     photo(src / "deadly.jpg", 2, size=(131, 90))
     detector = test_batch.DyingDetector(tmp_path / "marker", always=True)
 
-    result = run_batch(src, out, FAST, ray_address=cluster.address, detector=detector)
+    result = run_batch(src, out, FAST, engine=RayEngine(cluster.address, detector))
 
     deadly = next(r for r in result.rows if r.rel == "deadly.jpg")
     assert deadly.state == State.FAILED and "lost on the Ray cluster after 4 attempts" in (deadly.error or "")
@@ -187,7 +185,7 @@ def test_a_long_video_is_split_over_the_cluster_and_joined_losslessly(
 
     # slow enough that the three segments overlap, so both one-CPU nodes take some
     slow = SlowFaces(0.1)
-    result = run_batch(src, out, FAST, ray_address=cluster.address, detector=slow, segment_seconds=0.9)
+    result = run_batch(src, out, FAST, engine=RayEngine(cluster.address, slow, segment_seconds=0.9))
 
     assert result.exit_code == 0 and result.count(State.DONE) == 2
     assert outputs(out) == ["long.unseen.mp4", "p.unseen.jpg"] and not list(out.rglob(".unseen-tmp-*"))
@@ -208,7 +206,7 @@ def test_a_worker_killed_in_a_segment_costs_only_that_segment(tmp_path: Path, cl
     clip = gop_clip(src / "long.mp4", frames=90, gop=15, face=True)
     killer, killed = kill_one_worker(cluster, "_run_segment", after=0.5)  # in the middle of its frames
     slow = SlowFaces(0.1)
-    result = run_batch(src, out, FAST, ray_address=cluster.address, detector=slow, segment_seconds=0.9)
+    result = run_batch(src, out, FAST, engine=RayEngine(cluster.address, slow, segment_seconds=0.9))
     killer.join()
 
     assert killed, "no worker was seen masking a segment"
@@ -218,6 +216,7 @@ def test_a_worker_killed_in_a_segment_costs_only_that_segment(tmp_path: Path, cl
     row = rows(out)["long.mp4"]
     assert row["attempts"] == 1 and not any(f":{pid}" in row["worker"] for pid in killed)
 
-    address = cluster.address
-    again = run_batch(src, out, FAST, resume=True, ray_address=address, detector=slow, segment_seconds=0.9)
+    again = run_batch(
+        src, out, FAST, resume=True, engine=RayEngine(cluster.address, slow, segment_seconds=0.9)
+    )
     assert again.unchanged == 1 and again.ran == 0 and outputs(out) == ["long.unseen.mp4"]

@@ -360,11 +360,13 @@ def test_export_reports_an_unreadable_photo(folder: Path, tmp_path: Path) -> Non
 
 
 def test_a_batch_manifest_lists_the_items_and_cannot_point_outside(folder: Path, tmp_path: Path) -> None:
-    from unseen.batch.manifest import MANIFEST_NAME, Manifest, Row, State
+    from unseen.batch.manifest import Manifest, Row, State
+    from unseen.batch.statedir import state_manifest
 
     out = tmp_path / "out"
     out.mkdir()
-    manifest = Manifest(out / MANIFEST_NAME)
+    state_manifest(out).parent.mkdir(parents=True)  # where `unseen batch` keeps it: outside out
+    manifest = Manifest(state_manifest(out))
     manifest.put(
         [
             Row("b.png", State.DONE, "image", output="b.unseen.png", faces=2, verdict="verified"),

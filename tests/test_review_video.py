@@ -315,11 +315,13 @@ def test_a_photo_takes_no_tracks_or_ranges(server: ReviewServer) -> None:
 
 def batch_output(folder: Path, out: Path, report: object) -> None:
     """What `unseen batch` leaves: a masked output and a manifest row holding the run's report."""
-    from unseen.batch.manifest import MANIFEST_NAME, Manifest, Row, State
+    from unseen.batch.manifest import Manifest, Row, State
+    from unseen.batch.statedir import state_manifest
 
     out.mkdir()
     write_clip(out / "walk.unseen.mp4", draw=lambda i: numbered(i, faces_at(i), black=True))
-    manifest = Manifest(out / MANIFEST_NAME)
+    state_manifest(out).parent.mkdir(parents=True)  # where `unseen batch` keeps it: outside out
+    manifest = Manifest(state_manifest(out))
     manifest.put(
         [
             Row("walk.mp4", State.DONE, "video", output="walk.unseen.mp4", faces=2, verdict="verified",

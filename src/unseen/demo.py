@@ -14,7 +14,8 @@ def write_sample(folder: Path) -> Path:
     from skimage import data
 
     folder.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray(np.ascontiguousarray(data.astronaut()))
+    pixels = data.astronaut()  # type: ignore[no-untyped-call]
+    image = Image.fromarray(np.ascontiguousarray(pixels))
     exif = Image.Exif()
     exif[0x010F] = "DemoPhone"  # Make
     exif[0x0110] = "Model X"  # Model

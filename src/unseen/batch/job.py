@@ -1,9 +1,11 @@
-"""A batch from start to end: folders checked, output folder locked and cleaned, plan made from
-the source tree and the manifest, the work run locally or on Ray, the outcome read back.
+"""A batch from start to end: folders checked, state folder locked, plan made from the source
+tree and the manifest, the work run by an engine (local pool by default, or one passed in), the
+outcome read back.
 
 Resume: an input is done again unless the manifest has it done, with the same content hash and
 settings hash, and its output is still there. Running a batch into a folder that already holds a
-manifest needs `resume=True`: two jobs with different settings never mix in one folder unnoticed.
+batch needs `resume=True`: two jobs with different settings never mix in one folder unnoticed.
+The manifest and lock live in a state folder outside the output tree (see statedir.py).
 """
 
 from __future__ import annotations
@@ -11,14 +13,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO
 
-from unseen.batch.manifest import MANIFEST_NAME, Manifest, Row, State
+from unseen.batch.engine import Engine
+from unseen.batch.local import LocalPool
+from unseen.batch.manifest import MANIFEST_FILE, Manifest, Row, State
 from unseen.batch.plan import Entry, check_folders, identify_all, output_names, scan
+from unseen.batch.statedir import (
+    LOCK_FILE,
+    Locked,
+    adopt_legacy,
+    check_state_dir,
+    default_state_dir,
+    make_state_dir,
+    remove_manifest,
+)
 from unseen.batch.work import Outcome, Task
 from unseen.detect import Detector
 from unseen.edits import sidecar_for
@@ -26,7 +39,6 @@ from unseen.errors import OutputError
 from unseen.settings import Settings
 from unseen.tempfiles import PREFIX
 
-LOCK_NAME = ".unseen-batch.lock"
 TMP_PREFIX = PREFIX
 
 
@@ -67,8 +79,11 @@ class BatchResult:
     temp_removed: int = 0  # stale temporary files of a killed run, removed at start
     stopped: str | None = None  # why the run stopped early (the output folder cannot take files)
     verify: bool = True
+    state: Path | None = None  # the state folder (manifest, lock), outside the output tree
+    moved_manifest: Path | None = None  # an earlier version's manifest, moved out of the output folder
+    interrupted: int = 0  # the signal that stopped the run (SIGINT for Ctrl-C), 0 if none
 
-    def count(self, state: str) -> int:
+    def count(self, state: State) -> int:
         return sum(row.state == state for row in self.rows)
 
     @property
@@ -81,12 +96,24 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        """0 all written (and verified), 2 some input unusable, 3 verification refused some."""
+        """0 all written (and verified), 2 some input unusable, 3 verification refused some;
+        128 + the signal when interrupted (130 for Ctrl-C, 143 for SIGTERM)."""
+        if self.interrupted:
+            return 128 + self.interrupted
         if self.count(State.REFUSED) or (self.verify and self.unverified):
             return 3
         if self.count(State.FAILED) or self.count(State.PENDING) or self.stopped:
             return 2
         return 0
+
+
+class Interrupted(KeyboardInterrupt):
+    """run_batch was stopped (Ctrl-C, or a signal raised as KeyboardInterrupt with a `signum`);
+    `result` says what was done, what was in hand (interrupted) and what was not started (pending)."""
+
+    def __init__(self, result: BatchResult) -> None:
+        super().__init__(f"interrupted by signal {result.interrupted}")
+        self.result = result
 
 
 def settings_key(settings: Settings, output: Path) -> str:
@@ -99,100 +126,126 @@ def settings_key(settings: Settings, output: Path) -> str:
     return digest.hexdigest()[:32]
 
 
-def default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def run_batch(
     src: Path,
     out: Path,
     settings: Settings | None = None,
     *,
     resume: bool = False,
+    engine: Engine | None = None,
+    state: Path | None = None,
     workers: int | None = None,
-    ray_address: str | None = None,
     detector: Detector | None = None,
-    on_progress: Callable[[Status], None] | None = None,
     threads_per_worker: int = 1,
-    segment_seconds: float | None = None,
+    on_progress: Callable[[Status], None] | None = None,
 ) -> BatchResult:
     """Anonymize every photo and video under `src` into the same tree under `out`.
 
-    Several local workers keep OpenCV to `threads_per_worker` threads each (0: its default, all
-    cores); see bench/bench_batch.py for why 1. On Ray, a video longer than 1.5 x
-    `segment_seconds` is split into segments (None: $UNSEEN_SEGMENT_SECONDS, else 60; 0: never);
-    the local pool does each file whole.
+    `engine` runs the tasks (e.g. unseen.scale.ray.RayEngine); without one, a LocalPool of
+    `workers` processes with `detector`, each keeping OpenCV to `threads_per_worker` threads.
+    `state`: the state folder (default: one for `out` under $XDG_STATE_HOME/unseen/batches).
+    Ctrl-C raises Interrupted, whose result lists what was done and what was not.
     """
     settings = settings or Settings()
-    started = time.monotonic()
+    began = time.monotonic()
     src, out = check_folders(Path(src), Path(out))
+    state_dir = check_state_dir(Path(state) if state is not None else default_state_dir(out), src, out)
+    engine = engine if engine is not None else LocalPool(workers, detector, threads_per_worker)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise OutputError(f"{out}: cannot create the output folder ({error.strerror})") from error
-    with _locked(out):
-        _check_output_folder(out, resume)
+    make_state_dir(state_dir)
+    with Locked(state_dir / LOCK_FILE, names=out):
+        moved = adopt_legacy(out, state_dir)
+        _check_output_folder(out, state_dir, resume)
         removed = remove_stale_temp(out)
-        manifest = Manifest(out / MANIFEST_NAME)
+        manifest = Manifest(state_dir / MANIFEST_FILE)
         try:
-            manifest.requeue_running()
-            entries = identify_all(src, scan(src))
-            tasks, unchanged = _plan(entries, manifest, src, out, settings)
-            sizes = {entry.rel: entry.size for entry in entries}
-            status = Status(total=len(tasks), bytes_total=sum(sizes[task.rel] for task in tasks))
-            stopped: list[str] = []
-
-            def begin(task: Task) -> None:
-                manifest.start(task.rel)
-
-            def finish(outcome: Outcome) -> bool:
-                _record(manifest, out, outcome)
-                status.done += outcome.state == State.DONE
-                status.failed += outcome.state == State.FAILED
-                status.refused += outcome.state == State.REFUSED
-                if outcome.state == State.DONE:
-                    status.faces += outcome.faces or 0
-                status.bytes_done += sizes.get(outcome.rel, 0)
-                if on_progress is not None:
-                    on_progress(status)
-                if outcome.fatal:
-                    stopped.append(outcome.error or "the output folder cannot be written")
-                return not outcome.fatal
-
-            if on_progress is not None:
-                on_progress(status)
-            try:
-                if ray_address:
-                    from unseen.scale.ray import run_ray
-
-                    run_ray(
-                        tasks, ray_address, begin, finish, detector=detector, segment_seconds=segment_seconds
-                    )
-                else:
-                    from unseen.batch.local import run_local
-
-                    count = min(workers or default_workers(), max(1, len(tasks)))
-                    run_local(tasks, count, begin, finish, detector=detector, threads=threads_per_worker)
-            finally:
-                manifest.requeue_running()  # interrupted: what was in hand is pending again
-            wanted = {entry.rel for entry in entries}
+            _check_pair(manifest, src, out, state_dir)
+            ran = _Run(manifest, src, out, settings, on_progress)
+            ran.go(engine)
+            wanted = ran.wanted if ran.wanted is not None else set(manifest.rows())
             rows = sorted((r for r in manifest.rows().values() if r.rel in wanted), key=lambda r: r.rel)
         finally:
             manifest.close()
-    return BatchResult(
+    result = BatchResult(
         src,
         out,
         rows,
-        ran=len(tasks),
-        unchanged=unchanged,
-        seconds=time.monotonic() - started,
+        ran=len(ran.tasks),
+        unchanged=ran.unchanged,
+        seconds=time.monotonic() - began,
         temp_removed=removed,
-        stopped=stopped[0] if stopped else None,
+        stopped=ran.stopped[0] if ran.stopped else None,
         verify=settings.verify,
+        state=state_dir,
+        moved_manifest=moved,
+        interrupted=ran.interrupted,
     )
+    if result.interrupted:
+        raise Interrupted(result)
+    return result
+
+
+class _Run:
+    """One run's plan and bookkeeping: what the engine is given, and each outcome recorded."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        src: Path,
+        out: Path,
+        settings: Settings,
+        on_progress: Callable[[Status], None] | None,
+    ) -> None:
+        self.manifest, self.src, self.out, self.settings = manifest, src, out, settings
+        self.on_progress = on_progress
+        self.tasks: list[Task] = []
+        self.unchanged = 0
+        self.wanted: set[str] | None = None  # every input of the source tree, once scanned
+        self.sizes: dict[str, int] = {}
+        self.status = Status(total=0)
+        self.stopped: list[str] = []
+        self.interrupted = 0
+
+    def go(self, engine: Engine) -> None:
+        """Plan, then run; Ctrl-C while either happens ends the run with the work in hand marked."""
+        try:
+            self.manifest.requeue_running()
+            entries = identify_all(self.src, scan(self.src))
+            self.wanted = {entry.rel for entry in entries}
+            self.tasks, self.unchanged = _plan(entries, self.manifest, self.src, self.out, self.settings)
+            self.sizes = {entry.rel: entry.size for entry in entries}
+            sizes = [self.sizes[task.rel] for task in self.tasks]
+            self.status = Status(total=len(self.tasks), bytes_total=sum(sizes))
+            if self.on_progress is not None:
+                self.on_progress(self.status)
+            engine.run(self.tasks, self.begin, self.finish)
+        except KeyboardInterrupt as stop:
+            self.interrupted = int(getattr(stop, "signum", signal.SIGINT))
+        finally:
+            # what was in hand is redone by the next run; what an ended worker left goes now
+            self.manifest.requeue_running(State.INTERRUPTED if self.interrupted else State.PENDING)
+            remove_stale_temp(self.out)
+
+    def begin(self, task: Task) -> None:
+        self.manifest.start(task.rel)
+
+    def finish(self, outcome: Outcome) -> bool:
+        _record(self.manifest, self.out, outcome)
+        status = self.status
+        status.done += outcome.state == State.DONE
+        status.failed += outcome.state == State.FAILED
+        status.refused += outcome.state == State.REFUSED
+        if outcome.state == State.DONE:
+            status.faces += outcome.faces or 0
+        status.bytes_done += self.sizes.get(outcome.rel, 0)
+        if self.on_progress is not None:
+            self.on_progress(status)
+        if outcome.fatal:
+            self.stopped.append(outcome.error or "the output folder cannot be written")
+        return not outcome.fatal
 
 
 def _plan(
@@ -200,7 +253,9 @@ def _plan(
 ) -> tuple[list[Task], int]:
     """Manifest rows for every entry, and the tasks still to do: biggest first, to end together."""
     known = manifest.rows()
-    names = output_names(entries, {rel: row.output for rel, row in known.items() if row.output})
+    names = output_names(
+        entries, {rel: row.output for rel, row in known.items() if row.output}, settings.names
+    )
     rows: list[Row] = []
     tasks: list[tuple[int, Task]] = []
     unchanged = 0
@@ -262,16 +317,42 @@ def _record(manifest: Manifest, out: Path, outcome: Outcome) -> None:
     )
 
 
-def _check_output_folder(out: Path, resume: bool) -> None:
-    if Manifest.exists(out):
-        if not resume:
+def _check_output_folder(out: Path, state: Path, resume: bool) -> None:
+    """A folder with files is a batch's (its state found) or refused; a batch's state whose
+    output folder holds nothing any more is forgotten, so the folder starts anew."""
+    manifest = state / MANIFEST_FILE
+    holds_files = any(files for _, _, files in os.walk(out))
+    if manifest.is_file():
+        if not holds_files:
+            remove_manifest(manifest)
+        elif not resume:
             raise OutputError(
-                f"{out}: already holds a batch (its manifest {MANIFEST_NAME}); add --resume to finish "
+                f"{out}: already holds a batch (its state is in {state}); add --resume to finish "
                 "or update it, or choose an empty output folder"
             )
         return
-    if any(item.name != LOCK_NAME for item in out.iterdir()):
-        raise OutputError(f"{out}: is not empty and holds no unseen batch; choose an empty or new folder")
+    if holds_files:
+        raise OutputError(
+            f"{out}: is not empty and holds no unseen batch (no state in {state}; if the batch was "
+            "run with --state, name that folder again); choose an empty or new folder"
+        )
+
+
+def _check_pair(manifest: Manifest, src: Path, out: Path, state: Path) -> None:
+    """One state folder, one source and output pair: a mismatch is refused, never mixed."""
+    for key, path in (("source", src), ("output", out)):
+        value = json.dumps(str(path))  # JSON keeps a name that is not UTF-8 exactly
+        recorded = manifest.meta(key)
+        if recorded is None:
+            manifest.set_meta(key, value)
+        elif recorded != value:
+            old = json.loads(recorded)
+            if key == "source":
+                raise OutputError(
+                    f"{out}: its batch was made from {old}, not {src}; run it again with that "
+                    "source, or choose a new output folder"
+                )
+            raise OutputError(f"{state}: this state folder is the batch writing {old}, not {out}")
 
 
 def remove_stale_temp(out: Path) -> int:
@@ -283,30 +364,3 @@ def remove_stale_temp(out: Path) -> int:
                 Path(folder, name).unlink(missing_ok=True)
                 removed += 1
     return removed
-
-
-class _locked:
-    """An exclusive lock on the output folder, so two batches never write into one."""
-
-    def __init__(self, out: Path) -> None:
-        self.path = out / LOCK_NAME
-        self.file: IO[str] | None = None
-
-    def __enter__(self) -> None:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock
-            return
-        try:
-            self.file = self.path.open("a")
-        except OSError as error:
-            raise OutputError(f"{self.path.parent}: cannot write here ({error.strerror})") from error
-        try:
-            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            self.file.close()
-            raise OutputError(f"{self.path.parent}: another unseen batch is writing here") from error
-
-    def __exit__(self, *_: object) -> None:
-        if self.file is not None:
-            self.file.close()

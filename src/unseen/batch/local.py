@@ -3,22 +3,45 @@
 A worker that dies (out of memory, killed) breaks the pool; the files it had in hand are given to
 a new pool, up to MAX_ATTEMPTS times each, then reported as failed. Workers keep OpenCV to one
 thread each when there are several, so N workers use N cores instead of fighting over them.
+Interrupted (Ctrl-C, SIGTERM), the pool's workers are ended at once: none writes on alone, and
+the batch removes what temporary files they leave.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+import os
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
+from unseen.batch.engine import Finished, Started
+from unseen.batch.manifest import State
 from unseen.batch.work import Outcome, Task, init_worker, process, process_in_worker
 from unseen.detect import Detector
 
 MAX_ATTEMPTS = 3  # a file that kills its worker this often is reported, not retried forever
 
-Started = Callable[[Task], None]
-Finished = Callable[[Outcome], bool]  # False: stop giving out new files (the output folder is broken)
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class LocalPool:
+    """The Engine of this machine: `workers` processes (None: one per core; 1: in this process)."""
+
+    workers: int | None = None
+    detector: Detector | None = None
+    threads: int = 1  # OpenCV threads per worker (0: its default, all cores); see bench/bench_batch.py
+
+    def run(self, tasks: list[Task], started: Started, finished: Finished) -> None:
+        count = min(self.workers or default_workers(), max(1, len(tasks)))
+        run_local(tasks, count, started, finished, detector=self.detector, threads=self.threads)
 
 
 def run_local(
@@ -69,11 +92,16 @@ def run_local(
                             continue
                         stopping = not finished(outcome) or stopping
             except BaseException:
+                workers_left = list((pool._processes or {}).values())  # no public way before Python 3.14
+                for worker in workers_left:
+                    worker.terminate()
+                for worker in workers_left:  # dead before the driver sweeps what they left
+                    worker.join(5)
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
         for task in broken:
             if attempts[task.rel] >= MAX_ATTEMPTS:
-                finished(Outcome(task.rel, "failed", error=_died(task)))
+                finished(Outcome(task.rel, State.FAILED, error=_died(task)))
             else:
                 queue.append(task)
 

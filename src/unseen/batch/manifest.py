@@ -1,4 +1,4 @@
-"""The batch's memory: one SQLite database (WAL) in the output folder, written by the driver only.
+"""The batch's memory: one SQLite database (WAL) in the batch's state folder, written by the driver only.
 
 One row per input path. A row is committed at every change of state, so a crash of the driver
 or a worker loses at most the files in flight, which `--resume` finds in state "running" and does
@@ -13,22 +13,26 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from unseen.errors import OutputError
 
-MANIFEST_NAME = ".unseen-manifest.sqlite"
+MANIFEST_FILE = "manifest.sqlite"  # in the state folder, never in the output folder (see statedir.py)
 SCHEMA_VERSION = "1"
 
 
-class State:
+class State(StrEnum):
+    """What became of one input; the values are what --report, --csv and the manifest say."""
+
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"  # the input is unusable, or a worker died on it too often
     REFUSED = "refused"  # verification still found a face or metadata: nothing written
     SKIPPED = "skipped"  # not work: not media, hidden, a symlink
+    INTERRUPTED = "interrupted"  # in hand when the batch was stopped (Ctrl-C, SIGTERM): redone by --resume
 
 
 @dataclass
@@ -36,7 +40,7 @@ class Row:
     """What the manifest knows about one input."""
 
     rel: str
-    state: str = State.PENDING
+    state: State = State.PENDING
     kind: str = ""
     size: int = 0
     sha256: str = ""
@@ -81,6 +85,8 @@ def _to_db(name: str, value: Any) -> Any:
 def _from_db(name: str, value: Any) -> Any:
     if name in _PATHS and isinstance(value, bytes):
         return value.decode("utf-8", "surrogateescape")
+    if name == "state" and value is not None:
+        return State(value)
     return value
 
 
@@ -105,9 +111,14 @@ class Manifest:
         except sqlite3.Error as error:
             raise OutputError(f"{path}: cannot open the batch manifest ({error})") from error
 
-    @staticmethod
-    def exists(folder: Path) -> bool:
-        return (folder / MANIFEST_NAME).is_file()
+    def meta(self, key: str) -> str | None:
+        """A value of the meta table (schema, created, source, output), or None."""
+        found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if found is None else str(found[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._writing() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         self._db.close()
@@ -134,11 +145,7 @@ class Manifest:
             f"SELECT {', '.join(_COLUMNS)} FROM files WHERE rel = ?", [_to_db("rel", rel)]
         )
         values = cursor.fetchone()
-        return (
-            None
-            if values is None
-            else Row(**{c: _from_db(c, v) for c, v in zip(_COLUMNS, values, strict=True)})
-        )
+        return None if values is None else _row(values)
 
     def put(self, rows: Iterable[Row]) -> None:
         """Insert or replace whole rows, in one transaction."""
@@ -166,9 +173,7 @@ class Manifest:
                 (State.RUNNING, time.time(), _to_db("rel", rel)),
             )
 
-    def requeue_running(self) -> int:
-        """Rows left "running" by a job that died: pending again. Returns how many."""
+    def requeue_running(self, to: State = State.PENDING) -> int:
+        """Rows left "running" (by a job that died, or one stopped: `to` INTERRUPTED). Returns how many."""
         with self._writing() as db:
-            return db.execute(
-                "UPDATE files SET state = ? WHERE state = ?", (State.PENDING, State.RUNNING)
-            ).rowcount
+            return db.execute("UPDATE files SET state = ? WHERE state = ?", (to, State.RUNNING)).rowcount

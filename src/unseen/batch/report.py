@@ -78,6 +78,8 @@ def summary_table(result: BatchResult) -> str:
         f"| refused by verification | {result.count(State.REFUSED)} |",
         f"| failed | {result.count(State.FAILED)} |",
     ]
+    if result.count(State.INTERRUPTED):
+        lines.append(f"| interrupted (in hand when stopped) | {result.count(State.INTERRUPTED)} |")
     if result.count(State.PENDING):
         lines.append(f"| not done yet | {result.count(State.PENDING)} |")
     lines += [f"| skipped: {kind} | {n} |" for kind, n in sorted(skipped.items())]
@@ -93,6 +95,8 @@ def summary_table(result: BatchResult) -> str:
         lines.append(f"  ... and {len(bad) - LISTED} more (see --report or --csv)")
     if result.stopped:
         lines.append(f"STOPPED: {result.stopped}; fix it, then run again with --resume")
+    if result.interrupted:
+        lines.append("INTERRUPTED: run again with --resume to do what is left")
     return "\n".join(lines)
 
 
@@ -125,10 +129,18 @@ def write_json(path: Path, result: BatchResult) -> None:
         "source": str(result.source),
         "output": str(result.output),
         "exit_code": result.exit_code,
+        "interrupted": bool(result.interrupted),
         "faces": result.faces,
         "counts": {
             state: result.count(state)
-            for state in (State.DONE, State.REFUSED, State.FAILED, State.SKIPPED, State.PENDING)
+            for state in (
+                State.DONE,
+                State.REFUSED,
+                State.FAILED,
+                State.SKIPPED,
+                State.INTERRUPTED,
+                State.PENDING,
+            )
         },
         "files": entries(result),
     }

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unseen.batch.manifest import State
 from unseen.detect import Detector
 from unseen.errors import InputError, OutputError, VerificationFailed
 from unseen.settings import Settings
-from unseen.types import Report
+from unseen.types import Report, Verdict
 
 # An output folder that fails like this fails for every file: the batch stops instead of trying each.
 FATAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
@@ -37,7 +38,7 @@ class Outcome:
     """What became of one Task; `fatal` means the output folder itself cannot take files."""
 
     rel: str
-    state: str  # a manifest State value
+    state: State
     output: str | None = None
     faces: int | None = None
     verdict: str | None = None
@@ -52,8 +53,15 @@ _worker_detector: Detector | None = None
 
 
 def init_worker(detector: Detector | None, threads: int) -> None:
-    """Per worker process: the injected detector, and OpenCV kept to `threads` threads."""
+    """Per worker process: the injected detector, and OpenCV kept to `threads` threads.
+
+    Ctrl-C reaches every process of the terminal's job: a worker leaves it to the driver, which
+    ends the workers and removes what they leave, so the batch stops the same way every time.
+    """
     global _worker_detector
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_detector = detector
     _die_with_parent()
     limit_threads(threads)
@@ -90,7 +98,7 @@ def guarded(task: Task, dst: str, make: Callable[[], Report]) -> Outcome:
     except OSError as cannot:
         return Outcome(
             task.rel,
-            "failed",
+            State.FAILED,
             error=f"{folder}: cannot create this folder ({cannot.strerror})",
             fatal=cannot.errno in FATAL_ERRNOS,
             worker=worker,
@@ -101,24 +109,24 @@ def guarded(task: Task, dst: str, make: Callable[[], Report]) -> Outcome:
         report_dict = refused.report.to_dict() if isinstance(refused.report, Report) else None
         return Outcome(
             task.rel,
-            "refused",
+            State.REFUSED,
             error=str(refused),
             report=report_dict,
             faces=len(report_dict["faces"]) if report_dict else None,
-            verdict="refused",
+            verdict=Verdict.REFUSED.value,
             seconds=time.perf_counter() - start,
             worker=worker,
         )
     except InputError as unusable:
         return Outcome(
-            task.rel, "failed", error=str(unusable), seconds=time.perf_counter() - start, worker=worker
+            task.rel, State.FAILED, error=str(unusable), seconds=time.perf_counter() - start, worker=worker
         )
     except OutputError as cannot:
         cause = cannot.__cause__
         fatal = isinstance(cause, OSError) and cause.errno in FATAL_ERRNOS
         return Outcome(
             task.rel,
-            "failed",
+            State.FAILED,
             error=str(cannot),
             fatal=fatal,
             seconds=time.perf_counter() - start,
@@ -128,7 +136,7 @@ def guarded(task: Task, dst: str, make: Callable[[], Report]) -> Outcome:
         where = traceback.extract_tb(bug.__traceback__)[-1]
         return Outcome(
             task.rel,
-            "failed",
+            State.FAILED,
             worker=worker,
             seconds=time.perf_counter() - start,
             error=f"{task.src}: internal error {type(bug).__name__}: {bug} "
@@ -136,7 +144,7 @@ def guarded(task: Task, dst: str, make: Callable[[], Report]) -> Outcome:
         )
     return Outcome(
         task.rel,
-        "done",
+        State.DONE,
         output=dst,
         faces=report.face_count,
         verdict=report.verdict,

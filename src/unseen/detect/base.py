@@ -44,7 +44,8 @@ def iou_matrix(a: FloatArray, b: FloatArray) -> FloatArray:
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     union = area_a[:, None] + area_b[None, :] - inter
-    return np.asarray(inter / np.maximum(union, 1e-6), np.float32)
+    ious: FloatArray = (inter / np.maximum(union, 1e-6)).astype(np.float32)
+    return ious
 
 
 def nms(detections: Detections, iou_threshold: float = 0.3) -> Detections:

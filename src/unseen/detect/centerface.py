@@ -73,7 +73,7 @@ class CenterFace:
         nw = max(32, int(np.ceil(w * scale / 32) * 32))
         nh = max(32, int(np.ceil(h * scale / 32) * 32))
         interp = cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA
-        resized = cv2.resize(image, (nw, nh), interpolation=interp)
+        resized = np.asarray(cv2.resize(image, (nw, nh), interpolation=interp), np.uint8)
         heat, size, offset = self._run(resized)
         found = _decode(heat, size, offset, threshold)
         found.boxes[:, [0, 2]] /= nw / w

@@ -29,14 +29,14 @@ def head_boxes(
     image edge and leave part of a face cut by the frame bare.
     """
     b = detections.boxes
-    scale = grow * detections.grow
+    grows = grow * detections.grow
     w = np.maximum(b[:, 2] - b[:, 0], 1.0)
     h = np.maximum(b[:, 3] - b[:, 1], 1.0)
     cx = (b[:, 0] + b[:, 2]) / 2
-    x1 = cx - w * (0.5 + SIDE) * scale
-    x2 = cx + w * (0.5 + SIDE) * scale
+    x1 = cx - w * (0.5 + SIDE) * grows
+    x2 = cx + w * (0.5 + SIDE) * grows
     cy = (b[:, 1] - h * TOP + b[:, 3] + h * BOTTOM) / 2
-    half_h = h * (1 + TOP + BOTTOM) / 2 * scale
+    half_h = h * (1 + TOP + BOTTOM) / 2 * grows
     y1, y2 = cy - half_h, cy + half_h
     # small faces: a floor on the mask size, centred on the face
     min_half = MIN_HEAD_PX / 2

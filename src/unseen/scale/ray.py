@@ -1,5 +1,8 @@
 """The batch on an existing Ray cluster (extra `unseen[ray]`): one task per file, long videos in segments.
 
+`RayEngine` is an Engine (unseen.batch.engine) that run_batch is given: `run_batch(src, out,
+engine=RayEngine("auto"))`. Only Ray lives here; the segment tasks are unseen.batch.segments.
+
 Only paths and settings travel; every node must see the source and output folders at the same
 paths (a shared file system). Results stream back with ray.wait and are written to the manifest
 by the driver as they arrive. A task whose worker dies is retried by Ray (max_retries); one that
@@ -8,7 +11,7 @@ but the address given: start the cluster with `--disable-usage-stats` so Ray its
 
 A video longer than 1.5 segments (`segment_seconds`, default 60 s of video) becomes one task per
 segment, cut at keyframes, then a join task that remuxes the parts losslessly (see
-unseen.scale.segments). Segments are given out before any new file, so a started video ends
+unseen.batch.segments). Segments are given out before any new file, so a started video ends
 soon. A lost worker costs only its segment, which Ray retries; a refused or failed segment ends
 the video, refused or failed as a whole: one manifest row, as for any file.
 """
@@ -17,19 +20,47 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from unseen.batch.local import Finished, Started
+from unseen.batch.engine import Finished, Started
+from unseen.batch.manifest import State
+from unseen.batch.segments import SplitVideo, join_task, segment_task, video_task
+from unseen.batch.segments import segment_seconds as _segment_length
 from unseen.batch.work import FATAL_ERRNOS, Outcome, Task, limit_threads, process
 from unseen.detect import Detector
 from unseen.errors import MissingExtra, UnseenError
 from unseen.media.segments import Segment
-from unseen.scale.segments import SplitVideo, join_task, segment_task, video_task
-from unseen.scale.segments import segment_seconds as _segment_length
 
 MAX_RETRIES = 3
 IN_FLIGHT_PER_CPU = 2  # enough queued to keep every core busy, few enough to stop quickly
+
+
+class TaskKind(StrEnum):
+    """The kinds of Ray task: a file whole, a video to plan (whole or in segments), a segment, a join."""
+
+    FILE = "file"
+    VIDEO = "video"
+    SEGMENT = "segment"
+    JOIN = "join"
+
+
+@dataclass(frozen=True)
+class RayEngine:
+    """The Engine of a Ray cluster at `address` ("auto": the one this machine belongs to).
+
+    segment_seconds: video per segment task (None: $UNSEEN_SEGMENT_SECONDS, else 60; 0: never split).
+    """
+
+    address: str = "auto"
+    detector: Detector | None = None
+    segment_seconds: float | None = None
+    max_retries: int = MAX_RETRIES
+
+    def run(self, tasks: list[Task], started: Started, finished: Finished) -> None:
+        run_ray(tasks, self.address, started, finished, self.detector, self.max_retries, self.segment_seconds)
 
 
 def _import_ray() -> Any:
@@ -124,7 +155,8 @@ class _Driver:
         split_videos = seconds > 0
         # a stack: the last item is handed out next; a split video's segments are pushed on top
         self.queue: list[tuple[Any, ...]] = [
-            ("video" if split_videos and task.kind == "video" else "file", task) for task in reversed(tasks)
+            (TaskKind.VIDEO if split_videos and task.kind == "video" else TaskKind.FILE, task)
+            for task in reversed(tasks)
         ]
         self.running: dict[Any, tuple[Any, ...]] = {}
         self.splits: dict[str, SplitVideo] = {}  # videos in segments still in hand, by rel
@@ -152,13 +184,13 @@ class _Driver:
 
     def _submit(self, item: tuple[Any, ...]) -> None:
         kind, shared = item[0], self.shared
-        if kind == "file":
+        if kind is TaskKind.FILE:
             self.started(item[1])
             ref = self.remote["_run_task"].remote(item[1], shared)
-        elif kind == "video":
+        elif kind is TaskKind.VIDEO:
             self.started(item[1])
             ref = self.remote["_run_video"].remote(item[1], self.seconds, shared)
-        elif kind == "segment":
+        elif kind is TaskKind.SEGMENT:
             split, k = item[1], item[2]
             ref = self.remote["_run_segment"].remote(split.task, split.segments[k], split.parts[k], shared)
         else:
@@ -169,26 +201,26 @@ class _Driver:
     def _arrived(self, item: tuple[Any, ...], result: Any) -> bool:
         """Route one result; False when the output folder cannot take files (stop handing out)."""
         kind = item[0]
-        if kind == "file" or (kind == "video" and isinstance(result, Outcome)):
+        if kind is TaskKind.FILE or (kind is TaskKind.VIDEO and isinstance(result, Outcome)):
             return self.finished(result)
-        if kind == "video":
+        if kind is TaskKind.VIDEO:
             return self._split(item[1], result)
         split: SplitVideo = item[1]
         if self.splits.get(split.task.rel) is not split:  # the video already ended: a late part goes
             if isinstance(result, Outcome) and result.output in split.parts:
                 Path(result.output).unlink(missing_ok=True)
             return True
-        if kind == "join":
+        if kind is TaskKind.JOIN:
             result.worker = split.workers(result.worker)
             return self._end(split, result)
         k = item[2]
-        if result.state != "done":
+        if result.state != State.DONE:
             result.error = f"{result.error} ({split.where(k)})"
             result.output = None
             return self._end(split, result)
         split.done[k] = result
         if split.complete:
-            self.queue.append(("join", split))
+            self.queue.append((TaskKind.JOIN, split))
         return True
 
     def _split(self, task: Task, segments: list[Segment]) -> bool:
@@ -200,28 +232,30 @@ class _Driver:
             split.remove()
             folder = Path(task.dst).parent
             cannot = f"{folder}: cannot write here ({error.strerror})"
-            return self.finished(Outcome(task.rel, "failed", error=cannot, fatal=error.errno in FATAL_ERRNOS))
+            fatal = error.errno in FATAL_ERRNOS
+            return self.finished(Outcome(task.rel, State.FAILED, error=cannot, fatal=fatal))
         self.splits[task.rel] = split
-        self.queue.extend(("segment", split, k) for k in reversed(range(len(segments))))
+        self.queue.extend((TaskKind.SEGMENT, split, k) for k in reversed(range(len(segments))))
         return True
 
     def _end(self, split: SplitVideo, outcome: Outcome) -> bool:
         """A video in segments is over: the rest of its work is called off, its parts removed."""
         del self.splits[split.task.rel]
         for ref, item in self.running.items():
-            if item[0] == "segment" and item[1] is split:
+            if item[0] is TaskKind.SEGMENT and item[1] is split:
                 self.ray.cancel(ref)  # not forced: the part's own clean-up runs
-        self.queue[:] = [item for item in self.queue if item[0] in ("file", "video") or item[1] is not split]
+        whole = (TaskKind.FILE, TaskKind.VIDEO)
+        self.queue[:] = [item for item in self.queue if item[0] in whole or item[1] is not split]
         split.remove()
         outcome.seconds = time.monotonic() - split.started
         return self.finished(outcome)
 
     def _lost(self, item: tuple[Any, ...], error: BaseException) -> Outcome:
-        task: Task = item[1] if item[0] in ("file", "video") else item[1].task
+        task: Task = item[1] if item[0] in (TaskKind.FILE, TaskKind.VIDEO) else item[1].task
         if isinstance(error, self.ray.exceptions.RayTaskError):  # raised inside the task: not retried
             cause = error.cause if isinstance(error.cause, BaseException) else error
-            return Outcome(task.rel, "failed", error=f"{task.src}: failed on the Ray cluster ({cause!r})")
-        return Outcome(task.rel, "failed", error=_lost(task, error, self.retries))
+            return Outcome(task.rel, State.FAILED, error=f"{task.src}: failed on the Ray cluster ({cause!r})")
+        return Outcome(task.rel, State.FAILED, error=_lost(task, error, self.retries))
 
 
 def _lost(task: Task, error: BaseException, retries: int) -> str:

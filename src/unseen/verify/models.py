@@ -72,7 +72,7 @@ def landmarks() -> Any:
     """dlib's 5-point shape predictor (eye corners and nose)."""
     import dlib
 
-    return dlib.shape_predictor(_model_path("shape_predictor_5_face_landmarks.dat"))
+    return dlib.shape_predictor(_model_path("pose_predictor_five_point_model_location"))
 
 
 @functools.cache
@@ -80,17 +80,22 @@ def encoder() -> Any:
     """dlib's ResNet face encoder: 128-d, same person under 0.6 apart."""
     import dlib
 
-    return dlib.face_recognition_model_v1(_model_path("dlib_face_recognition_resnet_model_v1.dat"))
+    return dlib.face_recognition_model_v1(_model_path("face_recognition_model_location"))
 
 
-def _model_path(name: str) -> str:
-    """A model file inside the installed face_recognition_models package, found without
-    importing it: its __init__ imports pkg_resources, which setuptools >= 81 no longer ships."""
+MODEL_FILES = {
+    "pose_predictor_five_point_model_location": "shape_predictor_5_face_landmarks.dat",
+    "face_recognition_model_location": "dlib_face_recognition_resnet_model_v1.dat",
+}
+
+
+def _model_path(function: str) -> str:
+    """The weights file inside the installed face-recognition-models package, found without
+    importing it: its __init__ needs pkg_resources, which setuptools 81 and later no longer have."""
     spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise UnseenError("face-recognition-models (the dlib face weights) is not installed")
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "models" / name
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / "models" / MODEL_FILES[function]
         if path.is_file():
             return str(path)
-    raise UnseenError(f"face-recognition-models is installed but lacks models/{name}")
+    raise UnseenError("face-recognition-models (the dlib face weights) is not installed")

@@ -1,5 +1,7 @@
 """A long video as several tasks: planned at its keyframes, masked segment by segment, joined.
 
+Nothing here is Ray's: any engine that can run tasks elsewhere (unseen.scale.ray is one) uses it.
+
 What runs on a worker: `video_task` reads the video's packets (no decoding) and either does a
 short video whole, as any file, or returns its segments; `segment_task` masks one segment into a
 video-only part; `join_task` remuxes the parts with the original audio into the output, and merges
@@ -35,7 +37,7 @@ from unseen.settings import AudioPolicy
 from unseen.tempfiles import temp_path
 from unseen.types import Check, FaceRecord, Report, Verdict
 
-SEGMENT_ENV = "UNSEEN_SEGMENT_SECONDS"  # seconds of video per task on Ray; 0 keeps every video whole
+SEGMENT_ENV = "UNSEEN_SEGMENT_SECONDS"  # seconds of video per segment task; 0 keeps every video whole
 
 
 def segment_seconds(seconds: float | None = None) -> float:
@@ -68,7 +70,7 @@ def video_task(task: Task, seconds: float, detector: Detector | None) -> Outcome
 
 def segment_task(task: Task, segment: Segment, part: str, detector: Detector | None) -> Outcome:
     """Mask one segment of the video into the part file `part` (picture only)."""
-    from unseen.media.video import anonymize_video
+    from unseen.video import anonymize_video
 
     def make() -> Report:
         return anonymize_video(Path(task.src), Path(part), task.settings, detector, span=segment.span())
