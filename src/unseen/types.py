@@ -164,6 +164,7 @@ class Check:
     recognizable_faces: int = 0  # masked faces big enough to compare
     min_embedding_distance: float | None = None
     leaking_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    proved_by_geometry: int = 0  # opaque-masked faces whose whole box is filled: no recognizer needed
     metadata_left: list[str] = field(default_factory=list)
     rounds: int = 0
     seconds: float = 0.0
