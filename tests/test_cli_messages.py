@@ -76,7 +76,7 @@ def test_the_readme_example_line_is_what_is_printed() -> None:
         faces=[FaceRecord((0, 0, 20, 20), 0.9, "centerface") for _ in range(7)],
         metadata_removed=["GPS", "camera serial", "capture time"],
         verdict="verified",
-        check=Check(recognizable_faces=7, min_embedding_distance=0.93, rounds=1),
+        check=Check(proved_by_geometry=7, rounds=1),
     )
     assert example.group(1) == f"crowd.jpg -> crowd.unseen.jpg: {summary(report)}"
 
@@ -94,6 +94,9 @@ def test_verification_is_said_in_words_not_distances() -> None:
     tiny = summary(Report(**base, faces=faces, check=Check()))
     assert "too small for the face recognizer" in tiny
     assert summary(Report(**base, check=Check())).endswith("verified: no face re-detected")
+    covered = summary(Report(**base, faces=faces, check=Check(proved_by_geometry=2, recognizable_faces=1)))
+    assert "2 of the masked faces wholly under an opaque fill" in covered
+    assert "the other masked faces not recognisable by the face recognizer" in covered
 
 
 @pytest.mark.slow
@@ -107,7 +110,10 @@ def test_real_line_says_what_verification_means(
     report = tmp_path / "r.json"
     assert main([str(sample), "--mask", mask, "-o", str(tmp_path / "out.jpg"), "--report", str(report)]) == 0
     line = capsys.readouterr().out
-    assert "verified: no face re-detected, masked faces not recognisable by the face recognizer" in line
+    if mask == "solid":  # a fill over the whole face box is proved by geometry, not by dlib
+        assert "verified: no face re-detected, every masked face wholly under an opaque fill" in line
+    else:
+        assert "verified: no face re-detected, masked faces not recognisable by the face recognizer" in line
     assert "distance" not in line
     check = json.loads(report.read_text())[0]["check"]
     if mask == "blur":  # the distance stays in the report, for machines (a solid chip has none)

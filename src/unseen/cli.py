@@ -114,13 +114,28 @@ def _proof(report: Report) -> str:
     """What verification showed, in words; the distances stay in the --report JSON."""
     check = report.check or Check()
     words = ["no face re-detected"]
+    covered = check.proved_by_geometry
     compared = check.recognizable_faces
-    if compared and compared >= report.face_count:
-        words.append("masked faces not recognisable by the face recognizer")
+    if covered:
+        everyone = covered >= report.face_count
+        words.append(
+            ("every masked face" if everyone else f"{covered} of the masked faces")
+            + " wholly under an opaque fill"
+        )
+    if compared and covered + compared >= report.face_count:
+        words.append(
+            "the other masked faces not recognisable by the face recognizer"
+            if covered
+            else "masked faces not recognisable by the face recognizer"
+        )
     elif compared:
         words.append(f"the {compared} faces big enough to compare not recognisable by the face recognizer")
-    elif report.face_count:
-        words.append("faces too small for the face recognizer to compare")
+    elif report.face_count > covered:
+        words.append(
+            "the other faces too small for the face recognizer to compare"
+            if covered
+            else "faces too small for the face recognizer to compare"
+        )
     return ", ".join(words)
 
 
