@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || ./setup.sh
 
-# exiftool: the metadata oracle; chromium: the browser tests; espeak-ng, sox: generated speech
+# exiftool: the metadata oracle; chromium: the browser tests; espeak-ng, sox: generated speech;
+# npm: axe-core for the accessibility check
 apt_packages=(libimage-exiftool-perl chromium espeak-ng sox)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+command -v npm >/dev/null 2>&1 || missing+=(npm)  # any npm will do; Node may not be Debian's
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

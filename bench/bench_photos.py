@@ -1,17 +1,24 @@
-"""Photos: share of labelled faces protected, over-redaction and speed, unseen against deface.
+"""Photos: share of labelled faces protected, over-redaction, speed and memory, unseen against deface.
 
-    .venv/bin/python bench/bench_photos.py            # all 842 dev images
-    .venv/bin/python bench/bench_photos.py --limit 150
+    .venv/bin/python bench/bench_photos.py                      # all 842 dev images + 12 MP set
+    .venv/bin/python bench/bench_photos.py --limit 100 --phone 4 --processes 6
 
-Both tools run in this process on the same images, models loaded once, file in and file out
-(read, detect, mask, write). deface runs with its defaults (threshold 0.2, mask scale 1.3) and
-solid fill, on each of its backends; the ratio is taken to its faster one.
+Both tools run on the same images, interleaved photo by photo (so load on the machine hits both
+alike): in this process (models loaded once, as for a folder), and with --processes N also as a
+user runs them, one `unseen FILE` / `deface FILE` process per photo (time and peak memory per
+process). deface runs with its defaults (threshold 0.2, mask scale 1.3; solid fill when scored
+in-process, plain `deface FILE` as a process). The 12 MP set is built from dev photos with their
+labels: 3 x 4 mosaics (faces keep their real pixels) and photos upscaled to 4032 px wide.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,11 +28,17 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, SIZE_BINS, Tally, load_annotations, score_image  # noqa: E402
+from common import DATA, SIZE_BINS, Tally, bare_faces, load_annotations, score_image  # noqa: E402
+from photo_sets import phone_set  # noqa: E402
 from unseen.settings import Settings  # noqa: E402
 from unseen.types import MaskShape  # noqa: E402
 
 GROUPS = [">=16", "hard", *[b[2] for b in SIZE_BINS], "heavy blur", "heavy occlusion", "all"]
+BIN = Path(sys.executable).parent
+
+
+def source(record: dict) -> Path:
+    return DATA / "detection" / record["file"]  # an absolute file (the 12 MP set) stays itself
 
 
 def unseen_mask(report, shape: tuple[int, int], mask_shape: MaskShape) -> np.ndarray:
@@ -38,108 +51,160 @@ def unseen_mask(report, shape: tuple[int, int], mask_shape: MaskShape) -> np.nda
     return area.astype(bool)
 
 
-def run_unseen(records: list[dict], out_dir: Path, settings: Settings) -> Tally:
+class Deface:
+    """deface's own image path, in this process."""
+
+    def __init__(self) -> None:
+        from deface.centerface import CenterFace
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.centerface = CenterFace(backend="auto")
+        self.kwargs = dict(
+            threshold=0.2, replacewith="solid", mask_scale=1.3, ellipse=True, draw_scores=False
+        )
+
+    def run(self, src: Path, dst: Path) -> None:
+        from deface.deface import image_detect
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            image_detect(
+                str(src), str(dst), self.centerface, enable_preview=False, keep_metadata=False, **self.kwargs
+            )
+
+    def mask(self, src: Path) -> np.ndarray:
+        from deface.deface import anonymize_frame
+
+        frame = cv2.cvtColor(cv2.imread(str(src)), cv2.COLOR_BGR2RGB)
+        dets, _ = self.centerface(frame, threshold=self.kwargs["threshold"])
+        canvas = np.ones_like(frame)
+        anonymize_frame(dets, canvas, self.kwargs["mask_scale"], "solid", True, False, None, 20)
+        return (canvas == 0).all(axis=2)
+
+
+def in_process(records: list[dict], out: Path, settings: dict[str, Settings], deface: Deface | None):
+    """Each photo through every tool in turn; returns a Tally per tool and verified-but-bare counts."""
     import unseen
 
-    tally = Tally()
-    unseen.anonymize_file(DATA / "detection" / records[0]["file"], out_dir / "warm.jpg", settings)
+    tallies = {name: Tally() for name in [*settings, *(["deface"] if deface else [])]}
+    bare = {name: 0 for name in settings}
+    for i, record in enumerate([records[0], *records]):  # the first is a warm-up, not counted
+        src = source(record)
+        for name, s in settings.items():
+            start = time.perf_counter()
+            try:
+                report = unseen.anonymize_file(src, out / "u.jpg", s)
+            except unseen.VerificationFailed as error:
+                report = error.report  # refused: nothing written, counted as it is
+            seconds = time.perf_counter() - start
+            if i:
+                area = unseen_mask(report, (record["height"], record["width"]), s.shape)
+                score_image(record, area, tallies[name])
+                tallies[name].seconds.append(seconds)
+                if report.verdict == "verified":
+                    bare[name] += bare_faces(record, area)
+        if deface:
+            start = time.perf_counter()
+            deface.run(src, out / "d.jpg")
+            if i:
+                tallies["deface"].seconds.append(time.perf_counter() - start)
+                score_image(record, deface.mask(src), tallies["deface"])
+        if i:
+            for t in tallies.values():
+                t.megapixels.append(record["width"] * record["height"] / 1e6)
+    return tallies, bare
+
+
+def one_process(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of one command, as a user runs it."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 3):
+        raise SystemExit(f"failed ({status}): {' '.join(cmd)}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def per_process(records: list[dict], out: Path, verify: list[bool]) -> dict[str, list[tuple[float, float]]]:
+    runs: dict[str, list[tuple[float, float]]] = {}
     for record in records:
-        src = DATA / "detection" / record["file"]
-        start = time.perf_counter()
-        report = unseen.anonymize_file(src, out_dir / "u.jpg", settings)
-        tally.seconds.append(time.perf_counter() - start)
-        tally.megapixels.append(record["width"] * record["height"] / 1e6)
-        score_image(record, unseen_mask(report, (record["height"], record["width"]), settings.shape), tally)
-    return tally
-
-
-def run_deface(records: list[dict], out_dir: Path, backend: str, score: bool) -> Tally:
-    import contextlib
-    import io
-
-    from deface.centerface import CenterFace
-    from deface.deface import anonymize_frame, image_detect
-
-    with contextlib.redirect_stdout(io.StringIO()):
-        centerface = CenterFace(backend=backend)
-    kwargs = dict(threshold=0.2, replacewith="solid", mask_scale=1.3, ellipse=True, draw_scores=False)
-    tally = Tally()
-    for i, record in enumerate([records[0], *records]):
-        src = DATA / "detection" / record["file"]
-        start = time.perf_counter()
-        image_detect(
-            str(src), str(out_dir / "d.jpg"), centerface, enable_preview=False, keep_metadata=False, **kwargs
+        src = source(record)
+        for v in verify:
+            name = "unseen" if v else "unseen --no-verify"
+            cmd = [str(BIN / "unseen"), str(src), "-o", str(out / "u.jpg"), *([] if v else ["--no-verify"])]
+            runs.setdefault(name, []).append(one_process(cmd))
+        runs.setdefault("deface", []).append(
+            one_process([str(BIN / "deface"), str(src), "-o", str(out / "d.jpg")])
         )
-        if i == 0:
-            continue  # warm-up
-        tally.seconds.append(time.perf_counter() - start)
-        tally.megapixels.append(record["width"] * record["height"] / 1e6)
-        if score:
-            frame = cv2.cvtColor(cv2.imread(str(src)), cv2.COLOR_BGR2RGB)
-            dets, _ = centerface(frame, threshold=kwargs["threshold"])
-            canvas = np.ones_like(frame)
-            anonymize_frame(dets, canvas, kwargs["mask_scale"], "solid", True, False, None, 20)
-            score_image(record, (canvas == 0).all(axis=2), tally)
-    return tally
+    return runs
 
 
-def table(results: dict[str, Tally], reference: str) -> str:
+def table(results: dict[str, Tally], bare: dict[str, int], reference: str) -> str:
     names = list(results)
     lines = ["| measure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    first = next(iter(results.values()))
     for group in GROUPS:
-        first = next(iter(results.values()))
         n = first.total.get(group, 0)
-        if not n:
-            continue
-        cells = [f"{100 * t.share(group):.1f}%" if t.total else "–" for t in results.values()]
-        lines.append(f"| protected, {group} (n={n}) | " + " | ".join(cells) + " |")
-    cells = [f"{100 * np.mean(t.over):.2f}%" if t.over else "–" for t in results.values()]
+        if n:
+            cells = [f"{100 * t.share(group):.1f}%" for t in results.values()]
+            lines.append(f"| protected, {group} (n={n}) | " + " | ".join(cells) + " |")
+    cells = [f"{100 * np.mean(t.over):.2f}%" for t in results.values()]
     lines.append("| over-redaction (share of image) | " + " | ".join(cells) + " |")
-    ref = np.mean(results[reference].seconds)
-    cells = [f"{np.mean(t.seconds):.3f}" for t in results.values()]
-    lines.append("| seconds per image | " + " | ".join(cells) + " |")
-    cells = [f"{np.sum(t.megapixels) / np.sum(t.seconds):.2f}" for t in results.values()]
-    lines.append("| megapixels per second | " + " | ".join(cells) + " |")
-    cells = [f"{np.mean(t.seconds) / ref:.2f}x" for t in results.values()]
-    lines.append(f"| time vs {reference} | " + " | ".join(cells) + " |")
+    cells = [str(bare[n]) if n in bare and "no-verify" not in n else "–" for n in names]
+    lines.append("| reported verified, yet a labelled face >= 32 px bare | " + " | ".join(cells) + " |")
+    ref = np.mean(results[reference].seconds) if reference in results else None
+    cells = [f"{np.mean(t.seconds):.2f}" for t in results.values()]
+    lines.append("| seconds per photo, one process for the folder | " + " | ".join(cells) + " |")
+    if ref:
+        cells = [f"{np.mean(t.seconds) / ref:.2f}x" for t in results.values()]
+        lines.append(f"| time vs {reference} (interleaved) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def process_table(runs: dict[str, list[tuple[float, float]]]) -> str:
+    ref = np.mean([s for s, _ in runs["deface"]])
+    lines = [
+        "| one process per photo | seconds (mean) | vs deface | peak memory (max) |",
+        "|---|---|---|---|",
+    ]
+    for name, values in runs.items():
+        seconds = np.mean([s for s, _ in values])
+        lines.append(
+            f"| {name} | {seconds:.2f} | {seconds / ref:.2f}x | {max(m for _, m in values):.0f} MB |"
+        )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=None, help="images, spread evenly over the set")
-    parser.add_argument("--no-verify", action="store_true", help="unseen without its verification pass")
+    parser.add_argument("--limit", type=int, default=None, help="dev images, spread evenly over the set")
+    parser.add_argument("--phone", type=int, default=6, help="12 MP mosaics, and as many upscaled photos")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="also time N photos of each set as processes"
+    )
+    parser.add_argument("--no-verify", action="store_true", help="unseen only without its verification")
+    parser.add_argument("--verify-only", action="store_true", help="unseen only with its verification")
     parser.add_argument("--skip-deface", action="store_true")
     args = parser.parse_args()
+    verify = [v for v in (True, False) if not (args.no_verify and v) and not (args.verify_only and not v)]
+    settings = {("unseen" if v else "unseen --no-verify"): Settings(verify=v) for v in verify}
     records = load_annotations(args.limit)
-    settings = Settings(verify=not args.no_verify)
-    faces = sum(len(r["boxes"]) for r in records)
-    print(f"{len(records)} images, {faces} labelled faces; {os.cpu_count()} cores")
-    results: dict[str, Tally] = {}
+    deface = None if args.skip_deface else Deface()
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start\n")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        results["unseen"] = run_unseen(records, out, settings)
-        if not args.skip_deface:
-            import importlib.util
-
-            # deface's faster backend needs onnx and onnxruntime, which unseen itself never loads:
-            # pip install onnx onnxruntime to measure it
-            backends = ["opencv"]
-            if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx"):
-                backends.insert(0, "onnxrt")
-            for i, backend in enumerate(backends):
-                name = "deface (onnxruntime)" if backend == "onnxrt" else "deface (opencv)"
-                results[name] = run_deface(records, out, backend, score=i == 0)
-                if i:  # both backends find the same faces; score once
-                    first = results["deface (onnxruntime)"]
-                    tally = results[name]
-                    tally.hit, tally.total, tally.over = first.hit, first.total, first.over
-    reference = min(
-        (k for k in results if k.startswith("deface")),
-        key=lambda k: np.mean(results[k].seconds),
-        default="unseen",
-    )
-    print(table(results, reference))
+        phone = phone_set(load_annotations(None), out, args.phone) if args.phone else []
+        for label, chosen in (("dev photos (0.4-1.4 MP)", records), ("12 MP set", phone)):
+            if not chosen:
+                continue
+            faces = sum(len(r["boxes"]) for r in chosen)
+            print(f"### {label}: {len(chosen)} photos, {faces} labelled faces\n")
+            tallies, bare = in_process(chosen, out, settings, deface)
+            print(table(tallies, bare, "deface") + "\n")
+            if args.processes and deface:
+                print(process_table(per_process(chosen[: args.processes], out, verify)) + "\n")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak memory of this process (both tools, all photos): {peak:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -52,8 +52,8 @@ def run_unseen(src: Path, dst: Path, report: Path) -> tuple[float, float, int, s
 
 def one(src: str, dst: str, report: str) -> None:
     """Child mode: anonymize one clip with default settings (forced, so the output is kept to measure)."""
-    from unseen.media.video import anonymize_video
     from unseen.settings import Settings
+    from unseen.video import anonymize_video
 
     result = anonymize_video(Path(src), Path(dst), Settings(force=True))
     Path(report).write_text(json.dumps(result.to_dict()))
@@ -107,8 +107,12 @@ def residual(path: Path, attacker: Attacker, every: int) -> tuple[int, int]:
     return hits, checked
 
 
+CROWD = ROOT.parent / "shared" / "data" / "detection" / "images" / "10--People_Marching"
+CROWD_PHOTO = "10_People_Marching_People_Marching_2_401.jpg"  # a march, faces 10-60 px
+
+
 def clips(work: Path, quick: bool, only: str | None = None) -> list[Path]:
-    from clips import make_clip
+    from clips import make_clip, pan_clip
 
     found = sorted(SHARED.glob("*.mp4")) if SHARED.is_dir() else []
     if not found:
@@ -123,6 +127,9 @@ def clips(work: Path, quick: bool, only: str | None = None) -> list[Path]:
         path = work / name
         make_clip(path, w, h, n)
         made.append(path)
+    if (CROWD / CROWD_PHOTO).exists() and (not only or only in "pan_crowd_1080p.mp4"):
+        pan_clip(CROWD / CROWD_PHOTO, work / "pan_crowd_1080p.mp4", 1920, 1080, 60 if quick else 150)
+        made.append(work / "pan_crowd_1080p.mp4")
     return [p for p in found if not only or only in p.name] + made
 
 
@@ -135,6 +142,7 @@ def compare(work: Path, quick: bool, only: str | None = None) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     deface = VENV / "deface"
+    breakdowns: dict[str, tuple[float, dict[str, float], object]] = {}
     for src in clips(work, quick, only):
         with av.open(str(src)) as container:
             v = container.streams.video[0]
@@ -160,11 +168,13 @@ def compare(work: Path, quick: bool, only: str | None = None) -> None:
             hits, checked = residual(out, attacker, every)
             own = ""
             if tool == "unseen":
-                check = json.loads((work / f"{src.stem}.json").read_text())["check"]
+                done = json.loads((work / f"{src.stem}.json").read_text())
+                check = done["check"]
                 own = (
                     f" (own check: {check['redetected']} flagged after {check['rounds']} round(s), "
                     f"{check['seconds']:.1f} s)"
                 )
+                breakdowns[src.name] = (seconds, done.get("stages", {}), done.get("coverage"))
             print(
                 f"| {src.name} | {size} | {frames} | {tool} | {fps:.2f} | {ratio} | {mb:.0f} | "
                 f"{frame_count(out)} | {same} | {hits} / {checked}{own} |"
@@ -173,6 +183,26 @@ def compare(work: Path, quick: bool, only: str | None = None) -> None:
     if (work / "gen_1080p.mp4").exists():
         src_hits, src_checked = residual(work / "gen_1080p.mp4", attacker, 1)
         print(f"\n(input gen_1080p.mp4 itself: a face found in {src_hits} / {src_checked} frames)\n")
+    print_stages(breakdowns)
+
+
+def print_stages(breakdowns: dict[str, tuple[float, dict[str, float], object]]) -> None:
+    """Where unseen's time went on each clip: seconds per stage (each thread's own), of the wall."""
+    names = sorted({k for _, stages, _ in breakdowns.values() for k in stages})
+    if not names:
+        return
+    print("## Where the time goes (unseen, seconds per stage; threads overlap)\n")
+    print("| stage | " + " | ".join(breakdowns) + " |")
+    print("|---|" + "---|" * len(breakdowns))
+    print("| wall (process) | " + " | ".join(f"{w:.1f}" for w, _, _ in breakdowns.values()) + " |")
+    for name in names:
+        cells = [f"{stages.get(name, 0.0):.1f}" for _, stages, _ in breakdowns.values()]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    shares = [
+        f"{c['masked']:.1%} / {c['beyond_faces']:.1%}" if isinstance(c, dict) else "-"
+        for _, _, c in breakdowns.values()
+    ]
+    print("| picture masked / beyond the faces | " + " | ".join(shares) + " |\n")
 
 
 def stages() -> None:
@@ -214,8 +244,10 @@ def stages() -> None:
             timed(lambda i: multi.detect(images[i]), 2),
         )
     )
-    from unseen.media.video_check import check_frame
     from unseen.redact.masks import mask_area
+    from unseen.verify.verifier import default_verifier
+
+    check_frame = default_verifier().check
 
     area = mask_area(images[0].shape, faces)
     masked = apply_masks(images[0], faces)

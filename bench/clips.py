@@ -81,3 +81,27 @@ def make_clip(path: Path, width: int, height: int, frames: int, fps: int = 30, a
         out.mux(video.encode())
         if sound is not None:
             out.mux(sound.encode())
+
+
+def pan_clip(photo: Path, path: Path, width: int, height: int, frames: int, fps: int = 30) -> None:
+    """A slow pan across a real crowd photo: a `width` x `height` window moving left to right over
+    the photo scaled to twice the window's width (faces as a phone filming a march sees them)."""
+    import cv2
+
+    image = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
+    scale = 2 * width / image.shape[1]
+    image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    if image.shape[0] < height:
+        image = cv2.resize(image, (image.shape[1] * height // image.shape[0] + 1, height))
+    top = (image.shape[0] - height) // 2
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "crf": "18"})
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        for t in range(frames):
+            x = round((image.shape[1] - width) * t / max(1, frames - 1))
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(image[top : top + height, x : x + width]), format="rgb24"
+            )
+            frame.pts, frame.time_base = t, Fraction(1, fps)
+            out.mux(video.encode(frame))
+        out.mux(video.encode())

@@ -80,3 +80,17 @@ def score_image(record: dict, masked: np.ndarray, tally: Tally) -> None:
             int(max(0, cy - gy)) : int(min(h, cy + gy)) + 1, int(max(0, cx - gx)) : int(min(w, cx + gx)) + 1
         ] = True
     tally.over.append(float((masked & ~face_zone).mean()))
+
+
+def bare_faces(record: dict, masked: np.ndarray, min_px: float = 32.0) -> int:
+    """Labelled faces of `min_px` or more (short side) left unprotected: for a verified output,
+    each is a face the attacker should have caught."""
+    h, w = masked.shape
+    bare = 0
+    for x, y, bw, bh, *_ in record["boxes"]:
+        if min(bw, bh) < min_px:
+            continue
+        x1, y1, x2, y2 = int(max(0, x)), int(max(0, y)), int(min(w, x + bw)), int(min(h, y + bh))
+        if x2 > x1 and y2 > y1 and masked[y1:y2, x1:x2].mean() < PROTECTED:
+            bare += 1
+    return bare

@@ -188,7 +188,7 @@ def test_resume_redoes_only_what_is_missing_changed_or_failed(tmp_path: Path) ->
 def test_cli_reports_a_corrupt_file_and_does_the_others(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from test_video import write_clip
+    from support.clips import write_clip
 
     src, out = tmp_path / "in", tmp_path / "out"
     for i in range(2):

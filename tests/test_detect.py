@@ -132,8 +132,72 @@ def test_big_photo_is_tiled_and_finds_faces_anywhere(astronaut) -> None:
     border = _starts(4000, tile_w, 256)[1] + 1  # the second tile starts here: the face straddles it
     big[1500:1560, border - 20 : border + 27] = cv2.resize(head, (47, 60), interpolation=cv2.INTER_AREA)
     big[200:2440, 2000:3760] = cv2.resize(head, (1760, 2240), interpolation=cv2.INTER_LINEAR)
-    multi = MultiScale(CenterFace(), passes=(Pass(1.0),))
+    # at full size, as a caller asking for no working-size reduction gets it
+    multi = MultiScale(CenterFace(), passes=(Pass(1.0),), work_pixels=10**9, upscale=False)
     assert [p.scale for p in multi.passes_for(big)] == [1.0, 0.5, 0.25]
     found = multi.detect(big)
     faces = np.float32([[border - 20, 1500, border + 27, 1560], [2000, 200, 3760, 2440]])
     assert (iou_matrix(faces, found.boxes).max(axis=1) > 0.3).all()
+
+
+def _protected(area: np.ndarray, boxes: np.ndarray, share: float = 0.6) -> list[bool]:
+    """Which face boxes have at least `share` of their pixels under the mask (bench/common.py's measure)."""
+    return [bool(area[int(y1) : int(y2), int(x1) : int(x2)].mean() >= share) for x1, y1, x2, y2 in boxes]
+
+
+def _masked_by_a_user(tmp_path, image: np.ndarray, name: str, verify: bool) -> np.ndarray:
+    """Run the CLI's own entry point on `image` saved as PNG; the pixels it painted black."""
+    from PIL import Image
+
+    from unseen.cli import main
+
+    src, out = tmp_path / f"{name}.png", tmp_path / f"{name}.out.png"
+    Image.fromarray(image).save(src)
+    code = main([str(src), "-o", str(out), *([] if verify else ["--no-verify"])])
+    assert code == 0 and out.is_file()
+    written = np.asarray(Image.open(out).convert("RGB"))
+    return (written == 0).all(axis=2) & ~(image == 0).all(axis=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("verify", [False, True])
+def test_same_faces_masked_at_any_size(tmp_path, crowd, verify: bool) -> None:
+    """Issue 12/13: a photo and the same photo 2x and 4x larger get the same faces masked (the
+    passes are planned for a working size, not per pixel count)."""
+    import cv2
+
+    image, faces = crowd
+    boxes = np.asarray(faces, np.float32)
+    at_1x = _protected(_masked_by_a_user(tmp_path, image, "x1", verify), boxes)
+    assert sum(at_1x) >= len(faces) - 3, "the generated crowd is mostly found at 1x"
+    for factor in (2, 4):
+        big = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        found = _protected(_masked_by_a_user(tmp_path, big, f"x{factor}", verify), boxes * factor)
+        lost = [faces[i] for i, (a, b) in enumerate(zip(at_1x, found, strict=True)) if a and not b]
+        assert not lost, f"masked at 1x but bare at {factor}x: {lost}"
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_marching_photo_upscaled_to_phone_size_keeps_its_faces_masked(tmp_path) -> None:
+    """Issue 12 item 6: dev 10_People_Marching_People_Marching_2_401.jpg at 4032 x 2685 lost two
+    background faces masked at 1 MP. Every labelled face masked at 1x stays masked at 4x."""
+    import json
+
+    import cv2
+
+    from conftest import need_data
+
+    folder = need_data("detection")
+    name = "10_People_Marching_People_Marching_2_401.jpg"
+    record = next(
+        r for r in json.loads((folder / "annotations.json").read_text()) if r["file"].endswith(name)
+    )
+    image = cv2.cvtColor(cv2.imread(str(folder / record["file"])), cv2.COLOR_BGR2RGB)
+    boxes = np.asarray([[x, y, x + w, y + h] for x, y, w, h, *_ in record["boxes"] if w > 0 and h > 0])
+    at_1x = _protected(_masked_by_a_user(tmp_path, image, "march", False), boxes)
+    big = cv2.resize(image, (4032, 2685), interpolation=cv2.INTER_CUBIC)
+    scale = np.asarray([4032 / image.shape[1], 2685 / image.shape[0]] * 2)
+    at_4x = _protected(_masked_by_a_user(tmp_path, big, "march4", False), boxes * scale)
+    lost = [tuple(boxes[i]) for i, (a, b) in enumerate(zip(at_1x, at_4x, strict=True)) if a and not b]
+    assert sum(at_1x) > len(boxes) // 2 and not lost, f"masked at 1 MP, bare at 12 MP: {lost}"

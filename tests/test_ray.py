@@ -20,9 +20,9 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 from ray_local import LocalCluster  # noqa: E402
+from support.clips import audio_packets, decoded, frame_index, masked  # noqa: E402
 from test_batch import FAST, outputs, photo, rows  # noqa: E402
 from test_segments import FACE, frame_times, gop_clip  # noqa: E402
-from test_video import audio_packets, decoded, frame_index, masked  # noqa: E402
 from unseen.batch import State, run_batch  # noqa: E402
 from unseen.detect.base import FakeDetector  # noqa: E402
 from unseen.errors import MissingExtra  # noqa: E402

@@ -80,3 +80,52 @@ def test_a_face_cut_by_the_frame_is_still_covered(shape: MaskShape) -> None:
     cut = Detections([[80, 150, 140, 230]], [0.9])  # runs past the bottom of a 200 px image
     area = mask_area((200, 220, 3), cut, shape)
     assert area[150:200, 80:140].all()
+
+
+@pytest.mark.parametrize("style", [MaskStyle.PIXELATE, MaskStyle.BLUR])
+def test_overlapping_masks_keep_the_strongest(style: MaskStyle, textured: np.ndarray) -> None:
+    """Issue 12: a weak box on the mouth inside a face must not repaint it at a finer scale."""
+    face = Detections([[40, 50, 110, 140]], [0.9])
+    mouth = Detections([[65, 110, 85, 125]], [0.1])
+    for order in ([face, mouth], [mouth, face]):
+        both = apply_masks(textured, Detections.merge(order), style)
+        alone = apply_masks(textured, face, style)
+        inside = mask_area(textured.shape, face)
+        assert (both[inside] == alone[inside]).all(), "the face's own mask wins inside the face"
+
+
+def test_escalated_face_keeps_its_coarser_mask_over_a_weak_one(textured: np.ndarray) -> None:
+    """Per-face strengths (as verification escalates them): the stronger one wins the overlap."""
+    boxes = Detections([[40, 50, 110, 140], [60, 70, 90, 110]], [0.9, 0.2])
+    strong_first = apply_masks(textured, boxes, MaskStyle.PIXELATE, strength=[4.0, 1.0])
+    big_alone = apply_masks(textured, boxes[np.array([0])], MaskStyle.PIXELATE, strength=4.0)
+    inside = mask_area(textured.shape, boxes[np.array([0])])
+    assert (strong_first[inside] == big_alone[inside]).all()
+
+
+def test_a_user_pixelating_a_photo_gets_the_strongest_mask_on_overlaps(tmp_path, textured) -> None:
+    """Through anonymize_file (the public entry point) with a fake detector that finds a face and
+    a weak box inside it, verified by a fake verifier: the face's pixels are its own coarse blocks."""
+    from PIL import Image
+
+    import unseen
+    from unseen.detect import FakeDetector
+    from unseen.settings import Settings
+    from unseen.verify import FakeVerifier
+
+    src = tmp_path / "party.png"
+    Image.fromarray(textured).save(src)
+    face, mouth = (40, 50, 110, 140), (65, 110, 85, 125)
+    for verify in (True, False):
+        out = tmp_path / f"out{verify}.png"
+        unseen.anonymize_file(
+            src,
+            out,
+            Settings(mask=MaskStyle.PIXELATE, verify=verify),
+            detector=FakeDetector([face, mouth], 0.5),
+            verifier=FakeVerifier(),
+        )
+        written = np.asarray(Image.open(out))
+        alone = apply_masks(textured, Detections([face], [0.9]), MaskStyle.PIXELATE)
+        inside = mask_area(textured.shape, Detections([face], [0.9]))
+        assert (written[inside] == alone[inside]).all()

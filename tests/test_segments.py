@@ -16,7 +16,7 @@ import av
 import numpy as np
 import pytest
 
-from test_video import Scripted, audio_packets, decoded, frame_index, masked, numbered
+from support.clips import Scripted, audio_packets, decoded, frame_index, masked, numbered
 from unseen.batch.segments import SEGMENT_ENV, join_task, merge_reports, segment_seconds, video_task
 from unseen.batch.work import Outcome, Task
 from unseen.detect.base import Detector, FakeDetector
@@ -34,11 +34,11 @@ from unseen.media.segments import (
     plan_segments,
     read_timeline,
 )
-from unseen.media.video import anonymize_video
-from unseen.media.video_check import read_back
+from unseen.media.video_streams import read_back
 from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import PREFIX
 from unseen.types import Check, FaceRecord, Report
+from unseen.video import anonymize_video
 
 FPS = 30
 W, H = 320, 240

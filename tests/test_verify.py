@@ -276,3 +276,51 @@ def test_a_leak_must_beat_a_blank_chip(
     distance: float | None, blank_distance: float | None, leaks: bool
 ) -> None:
     assert Comparison(0, (0, 0, 1, 1), distance, blank_distance).leaks is leaks
+
+
+class _CountingRecognizer:
+    """A Recognizer stand-in that records which faces it was asked to compare."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def compare(self, original: Image, masked: Image, detections: Detections) -> list[Comparison]:
+        self.asked.append(len(detections))
+        return [Comparison(i, (0, 0, 1, 1), 0.3, 0.9) for i in range(len(detections))]
+
+
+@pytest.mark.slow
+def test_opaque_masks_are_proved_by_geometry_and_blur_by_the_recognizer(astronaut: Image) -> None:
+    """A solid or noise fill over the whole face box needs no recognizer; blur and pixelate do,
+    and a fill that leaves part of the box bare is not proved."""
+    faces = Detections([FACE], [0.9])
+    recognizer = _CountingRecognizer()
+    verifier = ModelVerifier(recognizer=recognizer)  # type: ignore[arg-type]
+    area = mask_area(astronaut.shape, faces)
+    for style, expect in ((MaskStyle.SOLID, 0), (MaskStyle.NOISE, 0), (MaskStyle.BLUR, 1)):
+        masked = apply_masks(astronaut, faces, style)
+        opaque = np.array([style in (MaskStyle.SOLID, MaskStyle.NOISE)])
+        check = verifier.check(astronaut, masked, faces, area, opaque)
+        assert recognizer.asked[-1] == expect and check.proved_by_geometry == 1 - expect
+        assert (check.leaking_boxes == []) == (expect == 0), "the recognizer's verdict still counts"
+    half = area.copy()
+    half[:, FACE[0] + 40 :] = False  # a fill over only the left part of the face box
+    check = verifier.check(astronaut, apply_masks(astronaut, faces), faces, half, np.array([True]))
+    assert check.proved_by_geometry == 0 and recognizer.asked[-1] == 1
+
+
+def test_protect_tells_the_verifier_which_faces_are_opaque(astronaut: Image) -> None:
+    """protect passes each face's style on: after a blur face escalates to solid it is opaque."""
+    faces = Detections([FACE, (20, 20, 60, 70)], [0.9, 0.8])
+    seen: list[np.ndarray] = []
+
+    class Recording(FakeVerifier):
+        def check(self, original, masked, detections, area, opaque=None):  # type: ignore[no-untyped-def]
+            seen.append(np.asarray(opaque).copy())
+            return super().check(original, masked, detections, area, opaque)
+
+    leak = [(int(v)) for v in FACE]
+    verifier = Recording(leaks=[[tuple(leak)], [tuple(leak)], []])  # type: ignore[list-item]
+    _, _, _, passed = protect(astronaut, faces, Settings(mask=MaskStyle.BLUR), verifier=verifier)
+    assert passed
+    assert [s.tolist() for s in seen] == [[False, False], [False, False], [True, False]]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,116 +17,25 @@ import av
 import numpy as np
 import pytest
 
+from support.clips import (
+    FAST,
+    FPS,
+    H,
+    Scripted,
+    W,
+    audio_packets,
+    decoded,
+    masked,
+    no_temp_files,
+    numbered,
+    write_clip,
+)
 from unseen.errors import UnreadableInput, VerificationFailed
-from unseen.media.video import TMP_PREFIX, anonymize_video, is_video, unrotate
+from unseen.media.video import is_video
 from unseen.settings import AudioPolicy, Settings
 from unseen.track import Tracker
 from unseen.types import Check, Detections, Image
-
-FPS = 30
-W, H = 320, 240
-FAST = Settings(verify=False)
-Boxes = list[tuple[float, float, float, float]]
-
-
-def write_clip(
-    path: Path,
-    frames: int = 30,
-    size: tuple[int, int] = (W, H),
-    draw: Callable[[int], Image] | None = None,
-    audio_tracks: int = 1,
-    pts: list[int] | None = None,
-    rotation: int | None = None,
-    metadata: dict[str, str] | None = None,
-    data_track: bool = False,
-    pix_fmt: str = "yuv420p",
-) -> None:
-    """A clip with the frame number drawn into each frame, AAC tones, and optional extras."""
-    width, height = size
-    with av.open(str(path), "w") as out:
-        out.metadata.update(metadata or {})
-        video = out.add_stream("libx264", rate=FPS, options={"preset": "ultrafast", "crf": "10"})
-        video.width, video.height, video.pix_fmt = width, height, pix_fmt
-        if rotation is not None:
-            video.set_display_rotation(rotation)
-        for key, value in (metadata or {}).items():
-            video.metadata[key] = value
-        sounds = [out.add_stream("aac", rate=48000) for _ in range(audio_tracks)]
-        data = out.add_data_stream(codec_name="bin_data") if data_track else None
-        samples = 0
-        for i in range(frames):
-            image = draw(i) if draw else numbered(i, width, height)
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts, frame.time_base = (pts[i] if pts else i), Fraction(1, FPS)
-            out.mux(video.encode(frame))
-            for k, sound in enumerate(sounds):
-                while samples * len(sounds) < (i + 1) * 48000 // FPS * (k + 1):
-                    tone = 0.1 * np.sin(np.arange(1024) * (k + 1) / 7 + samples).astype(np.float32)
-                    chunk = av.AudioFrame.from_ndarray(tone[None], format="fltp", layout="mono")
-                    chunk.sample_rate, chunk.pts = 48000, samples // len(sounds) * len(sounds)
-                    samples += 1024
-                    out.mux(sound.encode(chunk))
-            if data is not None:
-                packet = av.Packet(b"GPS +48.8584+002.2945 serial 12345")
-                packet.stream, packet.time_base = data, Fraction(1, FPS)
-                packet.pts = packet.dts = i
-                out.mux(packet)
-        out.mux(video.encode())
-        for sound in sounds:
-            out.mux(sound.encode())
-
-
-def numbered(index: int, width: int = W, height: int = H, face: Boxes | None = None) -> Image:
-    """Grey frame, the index in binary as 16 px black/white cells along the top, white boxes as faces."""
-    image = np.full((height, width, 3), 128, np.uint8)
-    for bit in range(8):
-        image[:16, bit * 16 : bit * 16 + 16] = 255 if index >> bit & 1 else 0
-    for x1, y1, x2, y2 in face or []:
-        image[int(y1) : int(y2), int(x1) : int(x2)] = 230
-    return image
-
-
-def frame_index(image: Image) -> int:
-    return sum(1 << bit for bit in range(8) if image[4:12, bit * 16 + 4 : bit * 16 + 12].mean() > 128)
-
-
-class Scripted:
-    """A detector that answers from a script keyed by the frame number drawn in the frame."""
-
-    def __init__(self, script: Callable[[int], Boxes]) -> None:
-        self.script = script
-        self.seen: list[int] = []
-
-    def detect(self, image: Image) -> Detections:
-        index = frame_index(image)
-        self.seen.append(index)
-        boxes = self.script(index)
-        return Detections(np.float32(boxes).reshape(-1, 4), np.full(len(boxes), 0.9, np.float32))
-
-
-def decoded(path: Path) -> list[Image]:
-    with av.open(str(path)) as container:
-        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-
-
-def audio_packets(path: Path) -> list[list[bytes]]:
-    with av.open(str(path)) as container:
-        tracks = list(container.streams.audio)
-        packets: dict[int, list[bytes]] = {s.index: [] for s in tracks}
-        for packet in container.demux(tracks):
-            if packet.size:
-                packets[packet.stream.index].append(bytes(packet))
-    return list(packets.values())
-
-
-def masked(image: Image, box: tuple[float, float, float, float]) -> bool:
-    """Most of the box is the solid mask's black."""
-    x1, y1, x2, y2 = (int(v) for v in box)
-    return bool((image[y1:y2, x1:x2].max(axis=2) < 40).mean() > 0.9)
-
-
-def no_temp_files(folder: Path) -> bool:
-    return not list(folder.glob(TMP_PREFIX + "*"))
+from unseen.video import anonymize_video
 
 
 def test_frames_timing_and_audio_survive(tmp_path: Path) -> None:
@@ -228,16 +136,6 @@ def test_rotation_kept_and_faces_found_upright(tmp_path: Path) -> None:
         first = next(container.decode(video=0))
         assert first.rotation == 90 and (first.width, first.height) == (W, H)
     assert seen_shapes and all(shape[:2] == (W, H) for shape in seen_shapes)  # detector sees it upright
-
-
-@pytest.mark.parametrize("turns", [0, 1, 2, 3])
-def test_unrotate_maps_boxes_back(turns: int) -> None:
-    image = np.zeros((40, 60), np.uint8)
-    image[5:10, 20:30] = 1
-    turned = np.rot90(image, turns)
-    ys, xs = np.nonzero(turned)
-    box = np.float32([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]])
-    assert unrotate(box, turns, 60, 40).tolist() == [[20, 5, 30, 10]]
 
 
 def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
@@ -357,20 +255,22 @@ def test_check_masks_what_the_detector_missed(tmp_path: Path, astronaut: Image) 
     assert all(masked(image, face) for image in decoded(dst))
 
 
-def test_check_refuses_when_masking_harder_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import unseen.media.video as video
+def test_check_refuses_when_masking_harder_fails(tmp_path: Path) -> None:
+    class Stubborn:
+        def check(self, original: Image, masked: Image, faces: Detections, area: np.ndarray) -> Check:
+            return Check(redetected=1, redetected_boxes=[(10, 20, 50, 70)])
 
-    def stubborn(original: Image, masked: Image, faces: Detections, area: np.ndarray) -> Check:
-        return Check(redetected=1, redetected_boxes=[(10, 20, 50, 70)])
-
-    monkeypatch.setattr(video, "check_frame", stubborn)
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     write_clip(src, frames=4)
-    with pytest.raises(VerificationFailed, match="still detectable") as refused:
-        anonymize_video(src, dst, Settings(), Scripted(lambda i: []))
+    with pytest.raises(
+        VerificationFailed, match=r"still detectable.*frame 0 at \(10,20\)-\(50,70\)"
+    ) as refused:
+        anonymize_video(src, dst, Settings(), Scripted(lambda i: []), verifier=Stubborn())
     assert not dst.exists() and no_temp_files(tmp_path)
     assert refused.value.report is not None
-    report = anonymize_video(src, dst, Settings(force=True), Scripted(lambda i: []))
+    findings = refused.value.report.check.findings
+    assert [(f.frame, f.box) for f in findings] == [(0, (10, 20, 50, 70))]
+    report = anonymize_video(src, dst, Settings(force=True), Scripted(lambda i: []), verifier=Stubborn())
     assert report.verdict == "unverified" and report.check is not None and report.check.redetected == 1
 
 

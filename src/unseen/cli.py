@@ -3,6 +3,7 @@
 unseen crowd.jpg                  writes crowd.unseen.jpg beside it
 unseen a.jpg b.heic -o out/       several files into a folder
 unseen inspect crowd.jpg          faces and identifying metadata, nothing written
+unseen batch SRC -o OUT/          a folder tree; see COMMANDS for the rest
 """
 
 from __future__ import annotations
@@ -10,27 +11,56 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from unseen import __version__
 from unseen.cli_options import NO_VERIFY_WARNING, add_settings_arguments, settings_from
 from unseen.errors import InputError, OutputError, UnseenError, VerificationFailed
+from unseen.names import candidate_names, carries_trace
 from unseen.settings import Settings
-from unseen.types import Report
+from unseen.types import Check, Report
 
 EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_REFUSED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process ended by SIGINT
+
+
+# Every subcommand, with how it is called and what it does: `unseen --help` lists them all.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "desk": ("unseen desk", "the desk: add, watch, review and export in your browser, no terminal"),
+    "inspect": ("unseen inspect FILE...", "list faces and identifying metadata; write nothing"),
+    "batch": ("unseen batch SRC -o OUT/", "a whole folder tree, in parallel, resumable"),
+    "review": ("unseen review FOLDER", "check and correct the masks in your browser, then export"),
+    "demo": ("unseen demo", "a first run on a public-domain photo with planted metadata"),
+}
+
+
+def _commands_help() -> str:
+    rows = [("unseen FILE... [-o OUT]", "mask the faces in photos and videos (the options below)")]
+    rows += list(COMMANDS.values())
+    width = max(len(usage) for usage, _ in rows) + 2
+    lines = [f"  {usage:<{width}}{what}" for usage, what in rows]
+    return "commands:\n" + "\n".join(lines) + "\n\nEach command has its own --help."
 
 
 def _anonymize_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="unseen",
-        description="Mask every face in photos and videos, strip identifying metadata, verify the result. "
-        "Offline. Subcommands: 'unseen inspect FILE...' reports without writing.",
+        description="Mask every face in photos and videos, strip identifying metadata, verify the "
+        "result. Offline.",
+        epilog=_commands_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="photos or videos")
-    p.add_argument("-o", "--output", type=Path, help="output file (one input) or folder (created if needed)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="output file (one input; its extension picks the format) or folder (a name ending in / "
+        "or without an extension; created if needed)",
+    )
     add_settings_arguments(p)
+    p.add_argument("--overwrite", action="store_true", help="replace outputs an earlier run wrote")
     p.add_argument("--report", type=Path, help="write the reports as JSON to this file")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     p.add_argument("--version", action="version", version=f"unseen {__version__}")
@@ -63,24 +93,54 @@ def summary(report: Report) -> str:
         parts.append("removed " + ", ".join(report.metadata_removed))
     else:
         parts.append("no identifying metadata found")
+    if report.source and report.output:
+        stem = Path(report.source).stem
+        if carries_trace(stem) and Path(report.output).name.startswith(stem + "."):
+            parts.append("the file name still shows when or with which camera it was taken (--names keep)")
     if report.check is not None and report.verdict == "verified":
-        c = report.check
-        parts.append(
-            f"verified ({c.redetected} faces re-detected"
-            + (
-                f", closest embedding distance {c.min_embedding_distance:.2f}"
-                if c.min_embedding_distance is not None
-                else ""
-            )
-            + ")"
-        )
+        parts.append("verified: " + _proof(report))
     else:
         parts.append(report.verdict.upper())
+    from unseen.text.protect import text_summary
+
+    text = text_summary(report.text)
+    if text:
+        parts.insert(1, text)
+    parts += report.notes
     if report.voice is not None:
         from unseen.voice.summary import voice_summary
 
         parts.append(voice_summary(report.voice))
     return "; ".join(parts)
+
+
+def _proof(report: Report) -> str:
+    """What verification showed, in words; the distances stay in the --report JSON."""
+    check = report.check or Check()
+    words = ["no face re-detected"]
+    covered = check.proved_by_geometry
+    compared = check.recognizable_faces
+    if covered:
+        everyone = covered >= report.face_count
+        words.append(
+            ("every masked face" if everyone else f"{covered} of the masked faces")
+            + " wholly under an opaque fill"
+        )
+    if compared and covered + compared >= report.face_count:
+        words.append(
+            "the other masked faces not recognisable by the face recognizer"
+            if covered
+            else "masked faces not recognisable by the face recognizer"
+        )
+    elif compared:
+        words.append(f"the {compared} faces big enough to compare not recognisable by the face recognizer")
+    elif report.face_count > covered:
+        words.append(
+            "the other faces too small for the face recognizer to compare"
+            if covered
+            else "faces too small for the face recognizer to compare"
+        )
+    return ", ".join(words)
 
 
 class _Progress:
@@ -115,14 +175,78 @@ class _Progress:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
 
 
-def _outputs(files: list[Path], output: Path | None) -> list[Path | None]:
-    """Where each input goes: beside it, into a folder, or (one input) to a file."""
-    if output is None:
-        return [None] * len(files)
-    if len(files) > 1 or output.is_dir() or str(output).endswith(("/", "\\")) or not output.suffix:
-        output.mkdir(parents=True, exist_ok=True)
-        return [output / "FOLDER" for _ in files]  # the pipeline picks the name inside the folder
-    return [output]
+class UsageError(Exception):
+    """A command line that cannot be run as given: exit 1, nothing done."""
+
+
+def _into_folder(files: list[Path], output: Path) -> bool:
+    """-o names a folder: an existing one, a name ending in /, or a name without an extension."""
+    return output.is_dir() or str(output).endswith(("/", "\\")) or not output.suffix
+
+
+def _outputs(
+    files: list[Path], output: Path | None, settings: Settings, overwrite: bool
+) -> list[Path | None]:
+    """Where each input goes: beside it, into a folder, or (one input) to a file.
+
+    Names come from unseen.names (a name that shows a time becomes photo, photo-2, ... in the order
+    given). None for an input that is not media: the pipeline says why. UsageError for a command
+    that cannot work: a folder as input, -o FILE with several inputs or in a missing folder, an
+    earlier output in the way without --overwrite.
+    """
+    from unseen.media.registry import identify, output_type
+
+    for src in files:
+        if src.is_dir():
+            raise UsageError(
+                f"{src}: is a folder; to mask every photo and video in it: unseen batch {src} -o OUT/"
+            )
+    if output is not None and not _into_folder(files, output):
+        if len(files) > 1:
+            raise UsageError(
+                f"-o {output}: names one file but {len(files)} inputs were given; "
+                f"give a folder: -o {output.stem}/"
+            )
+        if not output.parent.is_dir():
+            raise UsageError(
+                f"-o {output}: the folder {output.parent} does not exist; create it, or give -o a "
+                "folder ending in / (that one is created)"
+            )
+        try:
+            output_type(output, identify(files[0]))
+        except OutputError as exc:  # a photo to .mp4, a video to .jpg, an unknown extension
+            raise UsageError(str(exc)) from exc
+        except UnseenError:
+            pass  # the input itself is unusable: the pipeline says why
+        targets: list[Path | None] = [output]
+    else:
+        targets, taken = [], set()
+        for src in files:
+            try:
+                media = identify(src)
+            except UnseenError:
+                targets.append(None)
+                continue
+            folder = output if output is not None else src.parent
+            for name in candidate_names(src.name, media.kind.value, media.suffix, settings.names):
+                key = (str(folder.absolute()), name.casefold())
+                if key not in taken:
+                    break
+            taken.add(key)
+            targets.append(folder / name)
+    if not overwrite:
+        for src, target in zip(files, targets, strict=True):
+            if target is not None and target.exists() and not (src.exists() and target.samefile(src)):
+                raise UsageError(
+                    f"{target}: already exists (an earlier run's output?); add --overwrite to replace "
+                    "it, or -o to write elsewhere"
+                )
+    if output is not None and _into_folder(files, output):
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"{output}: cannot create the output folder: {exc.strerror}") from exc
+    return targets
 
 
 def _write_reports(path: Path | None, reports: list[Report]) -> None:
@@ -137,19 +261,25 @@ def _run_anonymize(argv: list[str]) -> int:
     settings = settings_from(args)
     if args.no_verify and not args.quiet:
         _error(NO_VERIFY_WARNING)
+    from unseen.text.model import text_available
+
+    if settings.text.value != "off" and not text_available():
+        _error(
+            f"--text {settings.text.value} needs the text detector: pip install 'unseen[text]' "
+            "(or --text off to leave text unmasked)"
+        )
+        return EXIT_USAGE
     try:
-        targets = _outputs(args.files, args.output)
-    except OSError as exc:
-        _error(f"{args.output}: cannot create the output folder: {exc.strerror}")
+        targets = _outputs(args.files, args.output, settings, args.overwrite)
+    except UsageError as exc:
+        _error(str(exc))
         return EXIT_USAGE
     code = EXIT_OK
     reports: list[Report] = []
-    for src, target in zip(args.files, targets, strict=True):
-        folder = target.parent if target is not None and target.name == "FOLDER" else None
-        dst = None if folder is not None else target
+    for src, dst in zip(args.files, targets, strict=True):
         progress = _Progress(src.name) if not args.quiet else None
         try:
-            report = anonymize_file(src, dst, settings, folder=folder, progress=progress)
+            report = anonymize_file(src, dst, settings, progress=progress)
         except VerificationFailed as exc:
             _error(str(exc))
             if isinstance(exc.report, Report):
@@ -190,9 +320,12 @@ def _run_inspect(argv: list[str]) -> int:
             continue
         reports.append(report)
         meta = ", ".join(report.metadata_removed) or "none"
+        name = (
+            "; the file name shows when or with which camera it was taken" if carries_trace(src.stem) else ""
+        )
         _say(
             f"{src}: {report.face_count} face{'s' if report.face_count != 1 else ''} found; "
-            f"identifying metadata: {meta}; nothing written"
+            f"identifying metadata: {meta}{name}; nothing written"
         )
     _write_reports(args.report, reports)
     return code
@@ -212,30 +345,49 @@ def _run_demo(argv: list[str]) -> int:
 
     sample = write_sample(args.folder)
     _say(f"wrote {sample} (public-domain NASA photo with planted GPS, serial number, owner, capture time)")
-    return _run_anonymize([str(sample)])
+    return _run_anonymize(
+        [str(sample), "--overwrite", "--text", "people"]
+    )  # the name patch names her too; a second demo redoes the first
+
+
+def _run_review(argv: list[str]) -> int:
+    from unseen.web import main as review_main
+
+    return review_main(argv)
+
+
+def _run_desk(argv: list[str]) -> int:
+    from unseen.web.desk_command import main as desk_main
+
+    return desk_main(argv)
+
+
+def _run_batch(argv: list[str]) -> int:
+    from unseen.cli_batch import main as batch_main
+
+    return batch_main(argv)
+
+
+_RUNNERS: dict[str, Callable[[list[str]], int]] = {
+    "inspect": _run_inspect,
+    "demo": _run_demo,
+    "review": _run_review,
+    "batch": _run_batch,
+    "desk": _run_desk,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "inspect":
-            return _run_inspect(argv[1:])
-        if argv and argv[0] == "demo":
-            return _run_demo(argv[1:])
-        if argv and argv[0] == "review":
-            from unseen.web import main as review_main
-
-            return review_main(argv[1:])
-        if argv and argv[0] == "batch":
-            from unseen.cli_batch import main as batch_main
-
-            return batch_main(argv[1:])
+        if argv and argv[0] in _RUNNERS:
+            return _RUNNERS[argv[0]](argv[1:])
         return _run_anonymize(argv)
     except SystemExit as exc:  # argparse: usage errors exit 2 by default; ours is 1
         return EXIT_USAGE if exc.code not in (0, None) else EXIT_OK
     except KeyboardInterrupt:
         _error("interrupted; no partial output was left")
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -6,31 +6,55 @@ One definition for `unseen`, `unseen batch` and `unseen review`, so a choice mea
 from __future__ import annotations
 
 import argparse
+import enum
+from collections.abc import Callable
+from typing import TypeVar
 
-from unseen.settings import AudioPolicy, Settings
+from unseen.names import NamePolicy
+from unseen.settings import AudioPolicy, Settings, TextMode
 from unseen.types import MaskShape, MaskStyle
+
+E = TypeVar("E", bound=enum.Enum)
 
 NO_VERIFY_WARNING = (
     "warning: --no-verify: outputs are NOT checked for faces a detector or recognizer can still find"
 )
 
 
+def choice(kind: type[E], what: str) -> Callable[[str], E]:
+    """An argparse type for an enum option whose error lists the choices as the user types them."""
+    values = [str(member.value) for member in kind]
+    words = ", ".join(values[:-1]) + " or " + values[-1]
+
+    def parse(text: str) -> E:
+        try:
+            return kind(text.strip().lower())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}; choose {words}") from None
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+def _metavar(kind: type[enum.Enum]) -> str:
+    return "{" + ",".join(str(m.value) for m in kind) + "}"
+
+
 def add_settings_arguments(p: argparse.ArgumentParser, *, video: bool = True, force: bool = True) -> None:
     """--mask, --shape, --grow, --threshold, --no-verify, and (when asked) --audio and --force."""
     p.add_argument(
         "--mask",
-        type=MaskStyle,
-        choices=list(MaskStyle),
+        type=choice(MaskStyle, "a mask style"),
         default=MaskStyle.SOLID,
-        metavar="{" + ",".join(m.value for m in MaskStyle) + "}",
+        metavar=_metavar(MaskStyle),
         help="solid (default) and noise carry nothing of the face; blur and pixelate are verified",
     )
     p.add_argument(
         "--shape",
-        type=MaskShape,
-        choices=list(MaskShape),
+        type=choice(MaskShape, "a mask shape"),
         default=MaskShape.ELLIPSE,
-        metavar="{" + ",".join(m.value for m in MaskShape) + "}",
+        metavar=_metavar(MaskShape),
+        help="mask shape over the head region (default ellipse)",
     )
     p.add_argument("--grow", type=float, default=1.0, help="scale the masked head region (default 1.0)")
     p.add_argument(
@@ -39,16 +63,32 @@ def add_settings_arguments(p: argparse.ArgumentParser, *, video: bool = True, fo
         default=0.2,
         help="detector score above which a face is masked (default 0.2; lower masks more)",
     )
+    p.add_argument(
+        "--text",
+        type=TextMode,
+        choices=list(TextMode),
+        default=TextMode.PEOPLE,
+        metavar="{" + ",".join(m.value for m in TextMode) + "}",
+        help="photos: mask text on people (default: name tags, badges, jerseys), all text "
+        "(also plates, signs, posters), or none (the run line still counts what was left)",
+    )
     if video:
         p.add_argument(
             "--audio",
-            type=AudioPolicy,
-            choices=list(AudioPolicy),
+            type=choice(AudioPolicy, "an audio choice"),
             default=AudioPolicy.KEEP,
-            metavar="{keep,drop,disguise}",
+            metavar=_metavar(AudioPolicy),
             help="video: keep the audio untouched (default), drop it, or disguise the voices "
             "(needs unseen[voice])",
         )
+    p.add_argument(
+        "--names",
+        type=choice(NamePolicy, "a name choice"),
+        default=NamePolicy.NEUTRAL,
+        metavar=_metavar(NamePolicy),
+        help="output file names: 'neutral' (default) names a file photo/video when its name shows a "
+        "date, time or camera number (PXL_20240501_142233.jpg, IMG_1234.jpg); 'keep' keeps every name",
+    )
     p.add_argument(
         "--no-verify",
         action="store_true",
@@ -72,4 +112,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
         verify=not args.no_verify,
         force=getattr(args, "force", False),
         audio=getattr(args, "audio", AudioPolicy.KEEP),
+        names=getattr(args, "names", NamePolicy.NEUTRAL),
+        text=getattr(args, "text", TextMode.PEOPLE),
     )

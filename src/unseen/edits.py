@@ -7,6 +7,7 @@ Boxes are x1, y1, x2, y2 in the pixels of the (orientation-corrected) input.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from unseen.detect.base import iou_matrix
+from unseen.errors import UnreadableInput
 from unseen.tempfiles import make_temp
-from unseen.types import Detections
+from unseen.types import Detections, MaskStyle
 
 Box = tuple[float, float, float, float]
 SIDECAR_SUFFIX = ".unseen-edits.json"
@@ -53,14 +55,30 @@ class Edits:
 
     @classmethod
     def load(cls, path: Path) -> Edits:
-        data = json.loads(path.read_text())
-        return cls(
-            added=[tuple(map(float, b)) for b in data.get("added", [])],  # type: ignore[misc]
-            removed=[tuple(map(float, b)) for b in data.get("removed", [])],  # type: ignore[misc]
-            mask=data.get("mask"),
-            tracks_off=[int(t) for t in data.get("tracks_off", [])],
-            added_ranges=list(data.get("added_ranges", [])),
-        )
+        """The edits saved in `path`; UnreadableInput naming the file when it is damaged or odd."""
+        try:
+            data = json.loads(path.read_bytes())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            mask = data.get("mask")
+            if mask is not None and mask not in {style.value for style in MaskStyle}:
+                raise ValueError(f"unknown mask style {mask!r}")
+            return cls(
+                added=_boxes(data.get("added", [])),
+                removed=_boxes(data.get("removed", [])),
+                mask=mask,
+                tracks_off=[_whole(t) for t in _list(data.get("tracks_off", []))],
+                added_ranges=[_frame_range(r) for r in _list(data.get("added_ranges", []))],
+            )
+        except OSError as error:
+            raise UnreadableInput(
+                f"{path}: the review's edits file cannot be read ({error.strerror})"
+            ) from error
+        except (ValueError, TypeError, RecursionError) as error:
+            reason = " ".join(str(error).split())[:120] or type(error).__name__
+            raise UnreadableInput(
+                f"{path}: damaged edits file from unseen review ({reason}); fix it or delete it to start over"
+            ) from error
 
     def save(self, path: Path) -> None:
         """Atomic write, so a crash never leaves half a sidecar."""
@@ -71,6 +89,42 @@ class Edits:
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list):
+        raise ValueError("a list was expected")
+    return value
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return float(value)
+
+
+def _whole(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} is not a frame or track number")
+    return value
+
+
+def _box(value: object) -> Box:
+    numbers = _list(value)
+    if len(numbers) != 4:
+        raise ValueError("a box is four numbers")
+    x1, y1, x2, y2 = (_number(v) for v in numbers)
+    return (x1, y1, x2, y2)
+
+
+def _boxes(value: object) -> list[Box]:
+    return [_box(b) for b in _list(value)]
+
+
+def _frame_range(value: object) -> dict[str, object]:
+    if not isinstance(value, dict) or not {"box", "first", "last"} <= set(value):
+        raise ValueError("a frame range is {box, first, last}")
+    return {"box": list(_box(value["box"])), "first": _whole(value["first"]), "last": _whole(value["last"])}
 
 
 def sidecar_for(output: Path) -> Path:

@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING
 
 from unseen.detect import Detector
 from unseen.edits import Edits, sidecar_for
-from unseen.errors import InputTooLarge, OutputError, UnreadableInput, UnsupportedInput, VerificationFailed
+from unseen.errors import InputTooLarge, OutputError, UnreadableInput, VerificationFailed
 from unseen.models import default_detector
+from unseen.names import candidate_names, output_name, public_stem
 from unseen.redact import apply_masks, head_boxes
 from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import clean_stale
 from unseen.types import Check, Detections, FaceRecord, Image, MaskStyle, Report, Verdict
 
 if TYPE_CHECKING:
+    from unseen.text import TextDetector
     from unseen.verify import Verifier
 
 
@@ -54,6 +56,7 @@ def anonymize(
     verifier: Verifier | None = None,
     source: Path | None = None,
     edits: Edits | None = None,
+    text_detector: TextDetector | None = None,
 ) -> tuple[Image, Report]:
     """Mask every face in an RGB uint8 array; returns the masked copy and what was done.
 
@@ -77,6 +80,11 @@ def anonymize(
         masked = apply_masks(image, detections, settings.mask, settings.shape, settings.grow)
         detections = detections.with_grow(detections.grow * settings.grow)
         verdict = Verdict.UNVERIFIED
+    from unseen.text import protect_text
+
+    masked, text, text_passed = protect_text(image, masked, detections, settings, text_detector)
+    if not text_passed:
+        verdict = Verdict.REFUSED
     report = Report(
         source=str(source) if source else None,
         output=None,
@@ -86,6 +94,7 @@ def anonymize(
         mask=settings.mask.value,
         verdict=verdict.value,
         check=check,
+        text=text,
     )
     report.seconds = round(time.perf_counter() - start, 4)
     return masked, report
@@ -101,29 +110,35 @@ def anonymize_file(
     verifier: Verifier | None = None,
     edits: Edits | None = None,
     progress: Callable[[int, int | None], None] | None = None,
+    text_detector: TextDetector | None = None,
 ) -> Report:
     """Write a masked, metadata-free, verified copy of a photo or video; the input is never touched.
 
-    dst defaults to NAME.unseen.EXT beside the input (or in `folder`). The output appears whole or
-    not at all. A person's corrections (`edits`, else the sidecar file beside the output that
-    `unseen review` writes) are applied to the detections. Raises InputError for unusable input,
-    OutputError, or VerificationFailed (nothing written) unless settings.force. `progress(done,
-    total)` is called per video frame.
+    dst defaults to NAME.unseen.EXT beside the input (or in `folder`; see default_output for names
+    that show a time), numbered when that file exists, which is never replaced. dst's extension
+    picks the format (a photo in another photo format, a video in another container; across kinds
+    is an OutputError). The output appears whole or not at all. A person's corrections (`edits`,
+    else the sidecar file beside the output that `unseen review` writes) are applied to the
+    detections. Raises InputError for unusable input, OutputError, or VerificationFailed (nothing
+    written) unless settings.force. `progress(done, total)` is called per video frame.
     """
     from unseen.media.image import load_image, read_back, save_image
-    from unseen.media.video import anonymize_video, is_video, refuse_broken_video
+    from unseen.media.registry import FileKind, identify, output_type
+    from unseen.video import anonymize_video
 
     settings = settings or Settings()
     src = Path(src)
     _check_source(src)
     start = time.perf_counter()
-    if is_video(src):
-        target = Path(dst) if dst else default_output(src, src.suffix.lower() or ".mp4", folder)
-        _check_target(src, target)
-        if edits is None and sidecar_for(target).is_file():
-            edits = Edits.load(sidecar_for(target))
+    media = identify(src)  # a photo by its bytes first: FFmpeg would open a HEIC as a video
+    target = Path(dst) if dst else _free_output(src, media.suffix, folder, media.kind, settings)
+    out_type = output_type(target, media)
+    _check_target(src, target)
+    if edits is None and sidecar_for(target).is_file():
+        edits = Edits.load(sidecar_for(target))
+    if media.kind is FileKind.VIDEO:
         if settings.audio is AudioPolicy.DISGUISE:  # the picture as usual, then the voices
-            from unseen.media.video_check import read_back as video_read_back
+            from unseen.media.video_streams import read_back as video_read_back
             from unseen.voice import disguise_video
 
             return disguise_video(
@@ -138,19 +153,18 @@ def anonymize_file(
         return anonymize_video(
             src, target, settings, detector=detector, progress=progress, edits=edits, verifier=verifier
         )
-    try:
-        loaded = load_image(src, settings.max_pixels)
-    except UnsupportedInput:
-        refuse_broken_video(src)  # a cut video says so, rather than "not a photo"
-        raise
-    target = Path(dst) if dst else default_output(src, loaded.format.suffix, folder)
-    _check_target(src, target)
+    assert out_type.image_format is not None
+    loaded = load_image(src, settings.max_pixels)
     clean_stale(target.parent)
-    if edits is None and sidecar_for(target).is_file():
-        edits = Edits.load(sidecar_for(target))
     with _bounded(src):
         masked, report = anonymize(
-            loaded.pixels, settings, detector=detector, verifier=verifier, source=src, edits=edits
+            loaded.pixels,
+            settings,
+            detector=detector,
+            verifier=verifier,
+            source=src,
+            edits=edits,
+            text_detector=text_detector,
         )
     report.metadata_removed = list(loaded.metadata)
     if report.verdict == Verdict.REFUSED.value and not settings.force:
@@ -165,7 +179,7 @@ def anonymize_file(
                 f"{src}: identifying metadata survived in the output: {', '.join(left)}", report
             )
 
-    save_image(masked, target, loaded.format, alpha=loaded.alpha, check=metadata_read_back)
+    save_image(masked, target, out_type.image_format, alpha=loaded.alpha, check=metadata_read_back)
     if report.verdict == Verdict.REFUSED.value:
         report.verdict = Verdict.UNVERIFIED.value  # written only because of --force
     report.output = str(target)
@@ -188,6 +202,8 @@ def _bounded(src: Path) -> Iterator[None]:
 
 def _check_source(src: Path) -> None:
     if not src.is_file():
+        if src.is_dir():
+            raise UnreadableInput(f"{src}: is a folder, not a photo or video")
         raise UnreadableInput(f"{src}: no such file" if not src.exists() else f"{src}: not a regular file")
 
 
@@ -196,6 +212,13 @@ def _refusal(src: Path, report: Report) -> str:
     check = report.check or Check()
     where = [*check.redetected_boxes, *check.leaking_boxes]
     boxes = ", ".join(f"({x1},{y1})-({x2},{y2})" for x1, y1, x2, y2 in where[:5])
+    if report.text is not None and report.text.redetected and check.passed:
+        text_at = ", ".join(f"({x1},{y1})-({x2},{y2})" for x1, y1, x2, y2 in report.text.redetected_boxes[:5])
+        return (
+            f"{src}: refused, verification still finds {report.text.redetected} unmasked text "
+            f"region(s) the --text {report.text.mode} mode masks at {text_at} after {report.text.rounds} "
+            "rounds; nothing written (--force writes it marked unverified)"
+        )
     return (
         f"{src}: refused, verification still finds {check.redetected} unmasked face(s) and "
         f"{len(check.leaking_boxes)} recognisable one(s) after {check.rounds} rounds"
@@ -212,13 +235,14 @@ def inspect_file(
     For a video, the face count is the most faces found in any of ten frames spread over it.
     """
     from unseen.media.image import load_image
-    from unseen.media.video import inspect_video, is_video
+    from unseen.media.registry import FileKind, identify
+    from unseen.video import inspect_video
 
     settings = settings or Settings()
     src = Path(src)
     _check_source(src)
     start = time.perf_counter()
-    if is_video(src):
+    if identify(src).kind is FileKind.VIDEO:
         # a sample of frames, at the image's own size: enough to say whether faces are there
         faces, metadata, width, height = inspect_video(src, detector or default_detector(settings))
         report = Report(source=str(src), output=None, width=width, height=height, metadata_removed=metadata)
@@ -240,10 +264,23 @@ def inspect_file(
     return report
 
 
-def default_output(src: Path, suffix: str, folder: Path | None = None) -> Path:
-    """crowd.jpg -> crowd.unseen.jpg, beside the input or in `folder`."""
-    name = f"{src.stem}.unseen{suffix}"
-    return (folder or src.parent) / name
+def default_output(
+    src: Path, suffix: str, folder: Path | None = None, kind: str = "image", settings: Settings | None = None
+) -> Path:
+    """crowd.jpg -> crowd.unseen.jpg, beside the input or in `folder`; a name that shows a capture
+    time or camera counter (PXL_20240501_142233.jpg) -> photo.unseen.jpg unless settings.names keeps it."""
+    policy = (settings or Settings()).names
+    return (folder or src.parent) / output_name(public_stem(src.name, kind, policy), suffix)
+
+
+def _free_output(src: Path, suffix: str, folder: Path | None, kind: str, settings: Settings) -> Path:
+    """The default output, or the next free name (photo-2...) when a file is there: an output
+    path the caller did not choose never replaces anything (several PXL_* photos all become photo)."""
+    where = folder or src.parent
+    for name in candidate_names(src.name, kind, suffix, settings.names):
+        if not (where / name).exists():
+            return where / name
+    raise OutputError(f"{src}: no free output name in {where}")
 
 
 def _check_target(src: Path, dst: Path) -> None:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from unseen.names import NamePolicy
 from unseen.types import MaskShape, MaskStyle
+
+
+class TextMode(str, enum.Enum):
+    """Which text is masked: none, text on a person (name tags, badges, jerseys), or all text."""
+
+    OFF = "off"
+    PEOPLE = "people"
+    ALL = "all"
 
 
 class AudioPolicy(str, enum.Enum):
@@ -26,3 +35,5 @@ class Settings:
     force: bool = False  # write even when verification refuses, marked unverified
     audio: AudioPolicy = AudioPolicy.KEEP
     max_pixels: int = 250_000_000
+    names: NamePolicy = NamePolicy.NEUTRAL  # output file names: neutral when the input's tells a time
+    text: TextMode = TextMode.PEOPLE  # names on badges and jerseys identify; signs stay (README)

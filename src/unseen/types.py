@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -124,6 +124,35 @@ class FaceRecord:
     track: int | None = None
     first: int | None = None
     last: int | None = None
+    # video only: the largest head region painted for it on any frame (tracks grow with doubt)
+    max_mask_box: tuple[int, int, int, int] | None = None
+
+
+class FindingKind(str, enum.Enum):
+    """What the attack on an output found."""
+
+    DETECTED = "detected"  # a face an attacking detector still finds outside the masks
+    RECOGNIZABLE = "recognizable"  # a masked face the recognizer still matches
+
+
+@dataclass
+class Finding:
+    """One thing the attack on a video frame still found: where, on which frame, what kind."""
+
+    frame: int
+    box: tuple[int, int, int, int]
+    kind: FindingKind = FindingKind.DETECTED
+
+
+@dataclass
+class Coverage:
+    """How much of a video's picture its masks took: over all frames, and beyond the faces
+    (what the masks cover outside the head regions of the faces as last detected)."""
+
+    masked: float = 0.0  # share of all pixels of the clip under a mask
+    beyond_faces: float = 0.0  # share of all pixels under a mask but outside every face's head
+    worst_frame: int | None = None  # the frame with most mask beyond its faces
+    worst_share: float = 0.0  # its share of the frame
 
 
 @dataclass
@@ -135,14 +164,44 @@ class Check:
     recognizable_faces: int = 0  # masked faces big enough to compare
     min_embedding_distance: float | None = None
     leaking_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    proved_by_geometry: int = 0  # opaque-masked faces whose whole box is filled: no recognizer needed
     metadata_left: list[str] = field(default_factory=list)
     rounds: int = 0
     seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)  # video: what still showed, by frame
 
     @property
     def passed(self) -> bool:
         """Nothing found: no face outside a mask, none recognizable, no identifying metadata."""
         return self.redetected == 0 and not self.leaking_boxes and not self.metadata_left
+
+
+@dataclass
+class TextRecord:
+    """A text region, by position only: never its pixels nor what it says."""
+
+    box: tuple[int, int, int, int]  # x1, y1, x2, y2
+    score: float
+    on_person: bool  # on the body below a found face (a name tag, a badge, a jersey)
+    masked: bool
+
+
+@dataclass
+class TextReport:
+    """Text regions found, masked and left in one image, and what verification still found."""
+
+    mode: str  # off | people | all
+    checked: bool = True  # False: the text detector is not installed, nothing was looked for
+    regions: list[TextRecord] = field(default_factory=list)
+    on_people_found: int = 0
+    on_people_masked: int = 0
+    on_people_left: int = 0
+    other_found: int = 0
+    other_masked: int = 0
+    other_left: int = 0
+    redetected: int = 0  # regions the mode masks that the last check still found unmasked
+    redetected_boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    rounds: int = 0  # checks run after masking (0: not verified)
 
 
 @dataclass
@@ -173,6 +232,10 @@ class Report:
     check: Check | None = None
     seconds: float = 0.0
     error: str | None = None
+    coverage: Coverage | None = None  # video: share of the picture the masks took
+    notes: list[str] = field(default_factory=list)  # warnings for the report line, user's words
+    stages: dict[str, float] = field(default_factory=dict)  # video: seconds spent in each stage
+    text: TextReport | None = None
     voice: VoiceCheck | None = None  # video with --audio disguise
 
     @property
@@ -183,3 +246,43 @@ class Report:
         out = asdict(self)
         out["face_count"] = self.face_count
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """The Report `to_dict` gave (from JSON too: lists become box tuples again)."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values["faces"] = [_record(face) for face in values.get("faces", [])]
+        if values.get("check") is not None:
+            check = {k: v for k, v in values["check"].items() if k in {f.name for f in fields(Check)}}
+            for key in ("redetected_boxes", "leaking_boxes"):
+                check[key] = [_box(b) for b in check.get(key, [])]
+            check["findings"] = [
+                Finding(int(f["frame"]), _box(f["box"]), FindingKind(f["kind"]))
+                for f in check.get("findings", [])
+            ]
+            values["check"] = Check(**check)
+        if values.get("coverage") is not None:
+            values["coverage"] = Coverage(**values["coverage"])
+        if values.get("text") is not None:
+            text = {k: v for k, v in values["text"].items() if k in {f.name for f in fields(TextReport)}}
+            text["regions"] = [
+                TextRecord(_box(r["box"]), float(r["score"]), bool(r["on_person"]), bool(r["masked"]))
+                for r in text.get("regions", [])
+            ]
+            text["redetected_boxes"] = [_box(b) for b in text.get("redetected_boxes", [])]
+            values["text"] = TextReport(**text)
+        return cls(**values)
+
+
+def _box(values: Any) -> tuple[int, int, int, int]:
+    a, b, c, d = (int(v) for v in values)
+    return (a, b, c, d)
+
+
+def _record(face: dict[str, Any]) -> FaceRecord:
+    values = {k: v for k, v in face.items() if k in {f.name for f in fields(FaceRecord)}}
+    for key in ("box", "mask_box", "max_mask_box"):
+        if values.get(key) is not None:
+            values[key] = _box(values[key])
+    return FaceRecord(**values)

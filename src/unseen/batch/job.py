@@ -253,7 +253,9 @@ def _plan(
 ) -> tuple[list[Task], int]:
     """Manifest rows for every entry, and the tasks still to do: biggest first, to end together."""
     known = manifest.rows()
-    names = output_names(entries, {rel: row.output for rel, row in known.items() if row.output})
+    names = output_names(
+        entries, {rel: row.output for rel, row in known.items() if row.output}, settings.names
+    )
     rows: list[Row] = []
     tasks: list[tuple[int, Task]] = []
     unchanged = 0

@@ -1,7 +1,7 @@
 """Which files of a source tree a batch works on, and where each one's output goes.
 
-Files are told apart by content, never by name: a photo is what `sniff_format` recognises, a video
-what FFmpeg finds a picture stream in; everything else is skipped and counted. Symlinks are never
+Files are told apart by content, never by name (unseen.media.registry): a photo by its bytes, a
+video what FFmpeg finds a picture stream in; everything else is skipped and counted. Symlinks are never
 followed (a link could lead out of the tree, or be swapped between planning and reading), hidden
 files and folders (our own `.unseen-tmp-*` files among them) are skipped.
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from unseen.errors import InputError, OutputError, UnreadableInput, UnsupportedInput
+from unseen.names import NamePolicy, candidate_names, carries_trace
 
 HIDDEN = "hidden file or folder"
 SYMLINK = "symlink (never followed)"
@@ -85,23 +86,16 @@ def identify(root: Path, entry: Entry) -> Entry:
         return entry
     if entry.size == 0:
         return Entry(entry.rel, skip=EMPTY)
-    from unseen.media.image import sniff_format
-    from unseen.media.video import is_video, refuse_broken_video
+    from unseen.media.registry import identify as media_type
 
     path = root / entry.rel
-    kind, suffix = "image", ""
     try:
-        suffix = sniff_format(path).suffix
+        media = media_type(path)
     except UnsupportedInput as refused:
-        if not is_video(path):
-            try:
-                refuse_broken_video(path)
-            except UnreadableInput as error:
-                return Entry(entry.rel, size=entry.size, error=str(error))
-            return Entry(entry.rel, size=entry.size, skip=f"{NOT_MEDIA} ({_reason(refused, path)})")
-        kind, suffix = "video", path.suffix.lower() or ".mp4"
+        return Entry(entry.rel, size=entry.size, skip=f"{NOT_MEDIA} ({_reason(refused, path)})")
     except UnreadableInput as error:
         return Entry(entry.rel, size=entry.size, error=str(error))
+    kind, suffix = media.kind.value, media.suffix
     try:
         digest = file_sha256(path)
     except OSError as error:
@@ -127,25 +121,30 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def output_names(entries: Iterable[Entry], reserved: dict[str, str]) -> dict[str, str]:
+def output_names(
+    entries: Iterable[Entry], reserved: dict[str, str], policy: NamePolicy = NamePolicy.NEUTRAL
+) -> dict[str, str]:
     """Output path (relative to OUT) of every work entry: DIR/STEM.unseen.EXT, never two alike.
 
     `reserved` holds the outputs a manifest already gave (so adding a file later never renames an
     existing output). On a clash (a.jpg and a.jpeg) the later one keeps its whole name:
     a.jpeg.unseen.jpg. Clashes are found case-insensitively, for the file systems that are.
+    A name that shows a capture time or camera counter becomes photo/video (unseen.names) unless
+    `policy` keeps it; an earlier run's such name is not reserved then, so it is renamed.
     """
     names: dict[str, str] = {}
     taken = {out.casefold() for out in reserved.values()}
     for entry in entries:
         if not entry.kind:
             continue
-        if entry.rel in reserved and reserved[entry.rel].endswith(entry.suffix):
+        old = reserved.get(entry.rel, "")
+        if old.endswith(entry.suffix) and (
+            policy is NamePolicy.KEEP or not carries_trace(PurePosixPath(old).name)
+        ):
             names[entry.rel] = reserved[entry.rel]
             continue
         rel = PurePosixPath(entry.rel)
-        candidates = [f"{rel.stem}.unseen{entry.suffix}", f"{rel.name}.unseen{entry.suffix}"]
-        candidates += [f"{rel.name}-{n}.unseen{entry.suffix}" for n in range(2, 1000)]
-        for name in candidates:
+        for name in candidate_names(rel.name, entry.kind, entry.suffix, policy):
             out = str(rel.parent / name) if str(rel.parent) != "." else name
             if out.casefold() not in taken:
                 break

@@ -72,7 +72,7 @@ def video_task(task: Task, seconds: float, detector: Detector | None) -> Outcome
 
 def segment_task(task: Task, segment: Segment, part: str, detector: Detector | None) -> Outcome:
     """Mask one segment of the video into the part file `part` (picture only)."""
-    from unseen.media.video import anonymize_video
+    from unseen.video import anonymize_video
 
     def make() -> Report:
         return anonymize_video(Path(task.src), Path(part), task.settings, detector, span=segment.span())

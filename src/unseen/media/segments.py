@@ -21,22 +21,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import av
 import av.error
 
 from unseen.errors import OutputError, UnreadableInput, UnsupportedInput, VerificationFailed
 from unseen.media import video_streams as streams
-from unseen.media.video_check import read_back
+from unseen.media.video_io import LOCAL_ONLY, local
+from unseen.media.video_streams import read_back
 from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import output_temp
 from unseen.types import Report, Verdict
 
-if TYPE_CHECKING:
-    from unseen.media.video import Span
-
-LOCAL_ONLY = {"protocol_whitelist": "file"}
 SEGMENT_SECONDS = 60.0  # a span of about this much video per task; see bench/bench_batch.py
 MAX_SHIFT_SECONDS = Fraction(1, 1000)  # how far a part's container may have moved its start
 
@@ -70,6 +67,16 @@ class Timeline:
 
 
 @dataclass(frozen=True)
+class Span:
+    """A stretch of a clip, for one segment of a split job: the frames with
+    start_pts <= pts < end_pts, the first of which (a keyframe) is frame `first` of the clip."""
+
+    first: int
+    start_pts: int
+    end_pts: int | None = None
+
+
+@dataclass(frozen=True)
 class Segment:
     """Frames start_pts <= pts < end_pts (None: to the end) of a video, from frame `first` on."""
 
@@ -80,8 +87,6 @@ class Segment:
     digest: str  # of the segment's frame times, so the join can prove none moved
 
     def span(self) -> Span:
-        from unseen.media.video import Span
-
         return Span(first=self.first, start_pts=self.start_pts, end_pts=self.end_pts)
 
 
@@ -93,7 +98,7 @@ def read_timeline(src: Path) -> Timeline:
     apart. A stream with missing or repeated timestamps is never cut.
     """
     try:
-        with av.open(_local(src), metadata_errors="replace", options=LOCAL_ONLY) as container:
+        with av.open(local(src), metadata_errors="replace", options=LOCAL_ONLY) as container:
             video = streams.main_video(container)
             if video is None:
                 raise UnsupportedInput(f"{src}: no video stream")
@@ -208,9 +213,9 @@ def join_segments(
 
 def _write(parts: list[Path], src: Path, tmp: Path, settings: Settings, segments: list[Segment]) -> None:
     with (
-        av.open(_local(src), metadata_errors="replace", options=LOCAL_ONLY) as source,
-        av.open(_local(parts[0]), options=LOCAL_ONLY) as head,
-        av.open(_local(tmp), "w") as out,
+        av.open(local(src), metadata_errors="replace", options=LOCAL_ONLY) as source,
+        av.open(local(parts[0]), options=LOCAL_ONLY) as head,
+        av.open(local(tmp), "w") as out,
     ):
         video = streams.main_video(source)
         template = head.streams.video[0] if head.streams.video else None
@@ -245,7 +250,7 @@ def _video_packets(
     size = (template.codec_context.width, template.codec_context.height)
     clock = _DecodeClock()
     for part, segment in zip(parts, segments, strict=True):
-        with av.open(_local(part), options=LOCAL_ONLY) as container:
+        with av.open(local(part), options=LOCAL_ONLY) as container:
             if not container.streams.video:
                 raise SegmentMismatch(f"{part}: holds no video")
             video = container.streams.video[0]
@@ -284,7 +289,7 @@ def _shift(part: Path, segment: Segment, scale: Fraction, time_base: Fraction) -
     (milliseconds), so its first frame can read back up to half a millisecond off: one offset for
     the whole part, corrected here, then every frame time is compared with the input's.
     """
-    with av.open(_local(part), options=LOCAL_ONLY) as container:
+    with av.open(local(part), options=LOCAL_ONLY) as container:
         video = container.streams.video[0]
         raw = sorted(p.pts for p in container.demux(video) if p.size and p.pts is not None)
     start = Fraction(segment.start_pts) / scale
@@ -384,7 +389,7 @@ def _seconds(item: tuple[Any, av.Packet[Any]]) -> float:
 
 def _display_matrix(src: Path) -> list[int] | None:
     """The input's display matrix as a whole-file run sets it: from its first decoded picture."""
-    with av.open(_local(src), metadata_errors="replace", options=LOCAL_ONLY) as container:
+    with av.open(local(src), metadata_errors="replace", options=LOCAL_ONLY) as container:
         video = streams.main_video(container)
         if video is None:
             return None
@@ -409,8 +414,3 @@ def _running(values: list[int], pick: Any) -> list[int]:
         best = value if best is None else pick(best, value)
         out.append(best)
     return out
-
-
-def _local(path: Path) -> str:
-    """An absolute path: FFmpeg reads "name:..." as a protocol otherwise."""
-    return str(Path(path).absolute())

@@ -1,10 +1,15 @@
-"""Which streams of a video survive, how the output streams are set up, and what is dropped."""
+"""Which streams and tags of a video survive, how the output streams are set up, what is dropped.
+
+One allow-list (`kept_tag`, `KEPT_STREAMS`) decides both what the input gives away (`dropped`)
+and what may be left in a written file (`read_back`), so the two cannot drift apart.
+"""
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
 from fractions import Fraction
+from pathlib import Path
 from typing import cast
 
 import av
@@ -26,7 +31,39 @@ _TAGS = (
     (("artist", "author", "owner", "copyright", "user", "comment", "title", "description"), "names and text"),
     (("handler_name", "vendor_id"), "handler names"),
 )
+# what libavformat writes by itself and what says nothing about who filmed
 _HARMLESS = {"major_brand", "minor_version", "compatible_brands", "language", "duration"}
+_MUXER_VALUES = {
+    "handler_name": ("VideoHandler", "SoundHandler"),
+    "vendor_id": ("[0][0][0][0]", "FFMP"),
+    "encoder": ("Lavf", "Lavc"),
+}
+KEPT_STREAMS = ("video", "audio")
+
+
+def kept_tag(key: str, value: str) -> bool:
+    """Whether a container or stream tag says nothing about who filmed, where, when or with what."""
+    lowered = key.lower()
+    if lowered in _HARMLESS:
+        return True
+    return any(value.startswith(prefix) for prefix in _MUXER_VALUES.get(lowered, ())) or (
+        lowered == "encoder" and "libx264" in value
+    )
+
+
+def read_back(path: Path) -> list[str]:
+    """What in a written file could identify: tags beyond the allow-list, tracks beyond video/audio."""
+    left: list[str] = []
+    with av.open(
+        str(Path(path).absolute()), metadata_errors="replace", options={"protocol_whitelist": "file"}
+    ) as c:
+        tags = [("file", k, v) for k, v in c.metadata.items()]
+        for stream in c.streams:
+            tags += [(f"stream {stream.index}", k, v) for k, v in stream.metadata.items()]
+            if stream.type not in KEPT_STREAMS:
+                left.append(f"{stream.type} track")
+        left += [f"{where}: {key}" for where, key, value in tags if not kept_tag(key, value)]
+    return left
 
 
 def main_video(container: av.container.InputContainer) -> av.VideoStream | None:
@@ -46,10 +83,10 @@ def main_video(container: av.container.InputContainer) -> av.VideoStream | None:
 def dropped(container: av.container.InputContainer, video: av.VideoStream, keep_audio: bool) -> list[str]:
     """Names of what the input holds that the output will not: tags, tracks, chapters."""
     found: list[str] = []
-    tags = [*container.metadata, *(key for s in container.streams for key in s.metadata)]
-    for key in tags:
+    tags = [*container.metadata.items(), *(item for s in container.streams for item in s.metadata.items())]
+    for key, value in tags:
         lowered = key.lower()
-        if lowered in _HARMLESS:
+        if kept_tag(key, value):
             continue
         # never the tag's own name in the report: it is input content
         name = next((label for words, label in _TAGS if any(w in lowered for w in words)), "other tags")

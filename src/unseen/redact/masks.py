@@ -89,31 +89,58 @@ def apply_masks(
     style: MaskStyle = MaskStyle.SOLID,
     shape: MaskShape = MaskShape.ELLIPSE,
     grow: float = 1.0,
-    strength: float = 1.0,
+    strength: float | npt.ArrayLike = 1.0,
     rng: np.random.Generator | None = None,
 ) -> Image:
     """A masked copy of `image`; the input array is not changed.
 
-    `strength` scales blur radius and pixel block size; verification raises it when a face leaks.
+    `strength` (one value, or one per face) scales blur radius and pixel block size; verification
+    raises it when a face leaks. Where blurred or pixelated heads overlap, the strongest (largest
+    blur or block) wins: heads are painted weakest first, so a weak box inside a face (a mouth
+    found at a low score) cannot repaint a patch of it at a finer scale.
     """
     out = image.copy()
     if len(detections) == 0:
         return out
-    area = mask_area(image.shape, detections, shape, grow)
-    if style is MaskStyle.SOLID:
-        out[area] = 0
-    elif style is MaskStyle.NOISE:
-        rng = rng or np.random.default_rng()
-        out[area] = rng.integers(0, 256, size=(int(area.sum()), out.shape[2]), dtype=np.uint8)
-    else:
-        for x1, y1, x2, y2 in head_boxes(detections, image.shape, grow).round().astype(int):
-            if x2 <= x1 or y2 <= y1:
-                continue
-            region = image[y1:y2, x1:x2]
-            filled = _blur(region, strength) if style is MaskStyle.BLUR else _pixelate(region, strength)
-            sub = area[y1:y2, x1:x2]
-            out[y1:y2, x1:x2][sub] = filled[sub]
+    if style in (MaskStyle.SOLID, MaskStyle.NOISE):
+        area = mask_area(image.shape, detections, shape, grow)
+        if style is MaskStyle.SOLID:
+            out[area] = 0
+        else:
+            rng = rng or np.random.default_rng()
+            out[area] = rng.integers(0, 256, size=(int(area.sum()), out.shape[2]), dtype=np.uint8)
+        return out
+    strengths = np.broadcast_to(np.asarray(strength, np.float64), (len(detections),))
+    drawn = head_boxes(detections, image.shape, grow, clip=False)
+    clipped = head_boxes(detections, image.shape, grow).round().astype(int)
+    for i in np.argsort(mask_scale(clipped.astype(np.float32), strengths), kind="stable"):
+        x1, y1, x2, y2 = clipped[i]
+        if x2 <= x1 or y2 <= y1:
+            continue
+        sub = _own_area(drawn[i], (x1, y1, x2, y2), shape)
+        region = image[y1:y2, x1:x2]
+        s = float(strengths[i])
+        filled = _blur(region, s) if style is MaskStyle.BLUR else _pixelate(region, s)
+        out[y1:y2, x1:x2][sub] = filled[sub]
     return out
+
+
+def _own_area(drawn: FloatArray, rect: tuple[int, int, int, int], shape: MaskShape) -> npt.NDArray[np.bool_]:
+    """One head's mask inside `rect`, the same pixels mask_area draws for it: drawn whole on a
+    canvas a little larger than the head (OpenCV rasterises an ellipse cut by the canvas edge
+    differently), then cut to `rect`."""
+    x1, y1, x2, y2 = rect
+    ox, oy = int(np.floor(drawn[0])) - 2, int(np.floor(drawn[1])) - 2
+    canvas = np.zeros((int(np.ceil(drawn[3])) + 3 - oy, int(np.ceil(drawn[2])) + 3 - ox), np.uint8)
+    _draw(canvas, (drawn[0] - ox, drawn[1] - oy, drawn[2] - ox, drawn[3] - oy), shape)
+    return canvas[y1 - oy : y2 - oy, x1 - ox : x2 - ox].astype(bool)
+
+
+def mask_scale(heads: FloatArray, strength: npt.ArrayLike) -> FloatArray:
+    """How coarse each head's blur or pixelation is (its blur sigma, or pixel block size, grows
+    with head size x strength): the order in which overlapping heads must be painted."""
+    size = np.maximum(heads[:, 2] - heads[:, 0], heads[:, 3] - heads[:, 1])
+    return np.asarray(size * np.asarray(strength, np.float64), np.float64)
 
 
 def _blur(region: Image, strength: float) -> Image:

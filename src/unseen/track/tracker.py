@@ -23,6 +23,10 @@ UNKNOWN_SPEED = 0.2  # the same, for a face seen once (no velocity yet): it may 
 MAX_GROW = 1.5  # never grow a guessed box by more than this many face sizes on each side
 IDS_PER_FRAME = 1000  # track id = first frame x this + its rank there: the same on every run
 SEED_RANK = 500  # ranks of tracks the output check adds start here
+# A face the check found is where the check saw it: around that frame it grows with doubt at
+# the usual rate but never past this many face sizes a side (not MAX_GROW: a seed has no
+# velocity, and UNKNOWN_SPEED over a half-second hold made a frame-sized blob of a big one)
+SEED_MAX_GROW = 0.25
 
 
 @dataclass
@@ -60,18 +64,21 @@ def _grown(box: FloatArray, margin: FloatArray | float) -> FloatArray:
     return (box + np.asarray([-1, -1, 1, 1], np.float32) * m).astype(np.float32)
 
 
-def _guess(box: FloatArray, velocity: FloatArray | None, frames: int) -> FloatArray:
-    """Where a box seen `frames` frames away probably is (negative frames: earlier), grown for doubt."""
+def _guess(
+    box: FloatArray, velocity: FloatArray | None, frames: int, most: float = MAX_GROW
+) -> tuple[FloatArray, FloatArray]:
+    """Where a box seen `frames` frames away probably is (negative frames: earlier), grown for
+    doubt by at most `most` face sizes a side; and the box moved, without the doubt."""
     size = max(float(box[2] - box[0]), float(box[3] - box[1]), 1.0)
     if velocity is None:
         velocity, rate = np.zeros(4, np.float32), UNKNOWN_SPEED
     else:
         rate = GROW_PER_FRAME + 0.5 * float(np.abs(velocity).max()) / size
     moved = box + velocity * frames
-    doubt = min(MAX_GROW, rate * abs(frames)) * size
+    doubt = min(most, rate * abs(frames)) * size
     # the box also covers where it was seen: a guess is never worse than holding still
     union = np.concatenate([np.minimum(moved[:2], box[:2]), np.maximum(moved[2:], box[2:])])
-    return _grown(union, doubt)
+    return _grown(union, doubt), moved.astype(np.float32)
 
 
 class Tracker:
@@ -153,12 +160,21 @@ class Tracker:
     def boxes_at(self, index: int, off: frozenset[int] = frozenset()) -> Detections:
         """Every face box on frame `index` but those of tracks in `off` (source "track", or
         "check" for seeded ones); needs `update` for all detection frames up to index + backfill."""
+        return self.faces_at(index, off)[0]
+
+    def faces_at(
+        self, index: int, off: frozenset[int] = frozenset()
+    ) -> tuple[Detections, list[Track], FloatArray]:
+        """`boxes_at`, the track of each box, and each box without the doubt (where the face
+        most likely is: what the mask covers beyond that is the price of not knowing)."""
         live = [t for t in self.tracks if t.id not in off]
-        found = [(b, t.seeded) for t in live if (b := self._box(t, index)) is not None]
+        found = [(t, b) for t in live if (b := self._box(t, index)) is not None]
         if not found:
-            return Detections.empty()
-        sources = np.asarray(["check" if seeded else "track" for _, seeded in found], dtype="<U16")
-        return Detections(np.stack([b for b, _ in found]), np.ones(len(found), np.float32), sources)
+            return Detections.empty(), [], np.empty((0, 4), np.float32)
+        sources = np.asarray(["check" if t.seeded else "track" for t, _ in found], dtype="<U16")
+        boxes = np.stack([b[0] for _, b in found])
+        cores = np.stack([b[1] for _, b in found])
+        return Detections(boxes, np.ones(len(found), np.float32), sources), [t for t, _ in found], cores
 
     def forget_before(self, index: int) -> None:
         """Drop what frames before `index` no longer need: keeps memory flat on long videos."""
@@ -168,14 +184,16 @@ class Tracker:
             for f in sorted(old)[:-2]:  # keep two: the box before `index` and a velocity
                 del t.keys[f]
 
-    def _box(self, track: Track, index: int) -> FloatArray | None:
+    def _box(self, track: Track, index: int) -> tuple[FloatArray, FloatArray] | None:
+        """The box masked on frame `index` and the one without doubt, or None off the track."""
         first, last = track.first, track.last
+        most = SEED_MAX_GROW if track.seeded else MAX_GROW
         if index in track.keys:
-            return track.keys[index]
+            return track.keys[index], track.keys[index]
         if first - track.backfill <= index < first:
-            return _guess(track.keys[first], track.velocity(False), index - first)
+            return _guess(track.keys[first], track.velocity(False), index - first, most)
         if last < index <= last + self.hold:
-            return _guess(track.keys[last], track.velocity(True), index - last)
+            return _guess(track.keys[last], track.velocity(True), index - last, most)
         if first < index < last:
             before = max(f for f in track.keys if f < index)
             after = min(f for f in track.keys if f > index)
@@ -184,7 +202,8 @@ class Tracker:
             size = max(float(a[2] - a[0]), float(b[2] - b[0]), 1.0)
             # half the displacement covers a face that did not move in a straight line
             margin = 0.5 * np.abs(b - a) + GROW_PER_FRAME * size * min(index - before, after - index)
-            return _grown(a + (b - a) * w, margin)
+            core = (a + (b - a) * w).astype(np.float32)
+            return _grown(core, margin), core
         return None
 
 

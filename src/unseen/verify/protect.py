@@ -59,17 +59,22 @@ class _Faces:
             self.style[index] = MaskStyle.SOLID
 
     def mask(self, image: Image, shape: MaskShape, rng: np.random.Generator) -> tuple[Image, BoolArray]:
-        """The masked image and the union of mask areas, one apply_masks call per setting group."""
+        """The masked image and the union of mask areas, one apply_masks call per style (each
+        face with its own grow and strength, so overlapping blurs keep the strongest)."""
         out = image
         area = np.zeros(image.shape[:2], bool)
-        groups: dict[tuple[MaskStyle, float, float], list[int]] = {}
-        for i, key in enumerate(zip(self.style, self.grow, self.strength, strict=True)):
-            groups.setdefault(key, []).append(i)
-        for (style, grow, strength), members in sorted(groups.items(), key=lambda g: _ORDER[g[0][0]]):
-            faces = self.detections[np.asarray(members)]
-            out = apply_masks(out, faces, style, shape, float(grow), float(strength), rng)
-            area |= mask_area(image.shape, faces, shape, float(grow))
+        styles = np.asarray([s.value for s in self.style])
+        for style in sorted(set(self.style), key=lambda s: _ORDER[s]):
+            members = np.flatnonzero(styles == style.value)
+            faces = self.detections[members]
+            faces = faces.with_grow(faces.grow * self.grow[members])
+            out = apply_masks(out, faces, style, shape, 1.0, self.strength[members], rng)
+            area |= mask_area(image.shape, faces, shape)
         return (out if out is not image else image.copy()), area
+
+    def opaque(self) -> BoolArray:
+        """Which faces are filled with something that holds nothing of them (solid or noise)."""
+        return np.asarray([s in (MaskStyle.SOLID, MaskStyle.NOISE) for s in self.style], bool)
 
 
 def protect(
@@ -96,7 +101,7 @@ def protect(
     for round_ in range(1, max_rounds + 1):
         masked, area = faces.mask(image, settings.shape, rng)
         start = time.perf_counter()
-        check = verifier.check(image, masked, faces.detections, area)
+        check = verifier.check(image, masked, faces.detections, area, faces.opaque())
         seconds += time.perf_counter() - start
         check.rounds, check.seconds = round_, seconds
         if check.passed:

@@ -25,9 +25,10 @@ import numpy as np
 from unseen.detect import Detector
 from unseen.detect.base import iou_matrix
 from unseen.edits import REMOVED_IOU, Box, Edits, sidecar_for
-from unseen.errors import UnseenError
-from unseen.media.image import load_image, sniff_format
-from unseen.media.video import is_video
+from unseen.errors import UnreadableInput, UnseenError
+from unseen.media.image import load_image
+from unseen.media.registry import identify
+from unseen.names import NamePolicy, candidate_names
 from unseen.pipeline import default_output, find_faces
 from unseen.redact import head_boxes
 from unseen.redact.masks import BOTTOM, SIDE, TOP
@@ -58,6 +59,7 @@ class Item:
     height: int = 0
     edits: Edits = field(default_factory=Edits)
     error: str | None = None
+    edits_error: str | None = None  # the sidecar is damaged: shown, and never saved over
     version: int = 0  # bumped on every edit, so the browser asks for a fresh preview
     exported_version: int | None = None  # the version this session's export wrote
     tracks: list[dict[str, Any]] = field(default_factory=list)  # video: face tracks of the last run
@@ -101,9 +103,11 @@ class Catalog:
         self.verifier = verifier  # None: the real one, when settings.verify
         self.skipped: list[str] = []  # files left out: neither photos nor videos
         listed = _from_manifest(self.folder, self.out, self.skipped)
-        self.items = listed if listed is not None else _walk(self.folder, self.out, self.skipped)
+        self.items = (
+            listed if listed is not None else _walk(self.folder, self.out, self.skipped, self.settings.names)
+        )
         for item in self.items:
-            item.edits = _load_edits(item.sidecar)
+            item.edits, item.edits_error = _load_edits(item.sidecar)
         self.detect_lock = threading.Lock()  # two cores: one detection at a time
         self._pixels: OrderedDict[int, Image] = OrderedDict()
         self._pixels_lock = threading.Lock()
@@ -146,8 +150,14 @@ class Catalog:
             return found
 
     def save_edits(self, item: Item, edits: Edits) -> None:
-        """Keep the person's corrections, on disk at once: closing the browser loses nothing."""
+        """Keep the person's corrections, on disk at once: closing the browser loses nothing.
+
+        A damaged sidecar from before is never replaced here (UnreadableInput): the person's
+        earlier corrections may be in it; they fix or delete it and reload.
+        """
         with item.lock:
+            if item.edits_error is not None:
+                raise UnreadableInput(item.edits_error)
             item.sidecar.parent.mkdir(parents=True, exist_ok=True)
             edits.save(item.sidecar)
             item.edits = edits
@@ -267,11 +277,12 @@ def _four(value: object) -> bool:
     )
 
 
-def _load_edits(path: Path) -> Edits:
+def _load_edits(path: Path) -> tuple[Edits, str | None]:
+    """The saved edits, or none and why: a damaged sidecar is reported, never silently reset."""
     try:
-        return Edits.load(path) if path.is_file() else Edits()
-    except (OSError, ValueError, TypeError, AttributeError):
-        return Edits()  # an unreadable sidecar: start over rather than refuse to review
+        return (Edits.load(path) if path.is_file() else Edits()), None
+    except UnseenError as error:
+        return Edits(), str(error)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -281,9 +292,11 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _walk(folder: Path, out: Path, skipped: list[str]) -> list[Item]:
-    """Every photo and video in the folder (by content), sorted; outputs mirror its layout in `out`."""
+def _walk(folder: Path, out: Path, skipped: list[str], names: NamePolicy = NamePolicy.NEUTRAL) -> list[Item]:
+    """Every photo and video in the folder (by content), sorted; outputs mirror its layout in `out`,
+    named as `unseen batch` names them (a name that shows a time becomes photo, photo-2, ...)."""
     items: list[Item] = []
+    taken: set[str] = set()
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
@@ -291,16 +304,21 @@ def _walk(folder: Path, out: Path, skipped: list[str]) -> list[Item]:
             if name.startswith(".") or ".unseen." in name or not path.is_file() or not _inside(path, folder):
                 continue
             rel = path.relative_to(folder)
-            kind = "image"
             try:
-                suffix = sniff_format(path).suffix
+                media = identify(path)
             except UnseenError:
-                if not is_video(path):
-                    skipped.append(rel.as_posix())
-                    continue
-                kind, suffix = "video", path.suffix.lower() or ".mp4"  # as `unseen` names it
-            target = default_output(path, suffix, out / rel.parent)
-            items.append(Item(id=len(items), source=path, output=target, name=rel.as_posix(), kind=kind))
+                skipped.append(rel.as_posix())
+                continue
+            out_name = next(
+                n
+                for n in candidate_names(name, media.kind.value, media.suffix, names)
+                if (rel.parent / n).as_posix().casefold() not in taken
+            )
+            taken.add((rel.parent / out_name).as_posix().casefold())
+            target = out / rel.parent / out_name
+            items.append(
+                Item(id=len(items), source=path, output=target, name=rel.as_posix(), kind=media.kind.value)
+            )
     return items
 
 

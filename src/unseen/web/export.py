@@ -2,20 +2,20 @@
 
 Runs in one background thread so the page stays responsive and can show progress; verification
 is whatever the catalog's settings say (on by default), and refusals are reported, never hidden.
-A video goes through `anonymize_video` with the person's edits; its report's face tracks become
+Photos and videos alike go through `anonymize_file` with the person's edits and the catalog's
+detector and verifier, as `unseen` and `unseen batch` do; a video's report's face tracks become
 what the editor's timeline shows.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from unseen.edits import Edits
-from unseen.errors import UnseenError, VerificationFailed
+from unseen.errors import UnreadableInput, UnseenError, VerificationFailed
 from unseen.pipeline import anonymize_file
-from unseen.types import MaskStyle, Report
+from unseen.types import Report
 from unseen.web.catalog import Catalog, Item
 
 
@@ -94,17 +94,17 @@ class Exporter:
             item.output.parent.mkdir(parents=True, exist_ok=True)
             with item.lock:
                 edits, version = item.edits, item.version
-            if item.kind == "video":
-                report = self._video(item, edits)
-            else:
-                report = anonymize_file(
-                    item.source,
-                    item.output,
-                    catalog.settings,
-                    detector=catalog.detector,
-                    verifier=catalog.verifier,
-                    edits=edits,
-                )
+                if item.edits_error is not None:  # exporting without the person's corrections would hide them
+                    raise UnreadableInput(item.edits_error)
+            report = anonymize_file(
+                item.source,
+                item.output,
+                catalog.settings,
+                detector=catalog.detector,
+                verifier=catalog.verifier,
+                edits=edits,
+                progress=self._progress if item.kind == "video" else None,
+            )
         except VerificationFailed as error:
             refused = error.report if isinstance(error.report, Report) else None
             item.verdict = "refused"
@@ -126,20 +126,9 @@ class Exporter:
             catalog.take_report(item, report.faces)
         return {**result, "verdict": report.verdict, "faces": report.face_count, "message": ""}
 
-    def _video(self, item: Item, edits: Edits) -> Report:
-        from unseen.media.video import anonymize_video
-
-        settings = self.catalog.settings
-        if edits.mask:
-            settings = replace(settings, mask=MaskStyle(edits.mask))
-
-        def progress(done: int, total: int | None) -> None:
-            with self._lock:
-                self.status.frames = (done, total)
-
-        return anonymize_video(
-            item.source, item.output, settings, detector=self.catalog.detector, progress=progress, edits=edits
-        )
+    def _progress(self, done: int, total: int | None) -> None:
+        with self._lock:
+            self.status.frames = (done, total)
 
 
 def _short(message: str, item: Item) -> str:

@@ -2,7 +2,8 @@
 
 A few files are kept open (each with its packet index and decoder position), so scrubbing and
 playing cost one decode per frame, not one open and seek. Frames are returned upright (the
-display rotation applied) as arrays in memory; nothing is written anywhere.
+display rotation applied) as arrays in memory; nothing is written anywhere. Before a video is
+written, `MaskPlans` says what its export will mask on each frame.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ import av
 import av.error
 import numpy as np
 
+from unseen.detect.base import Detector
+from unseen.edits import Edits
 from unseen.errors import UnreadableInput, UnsupportedInput
 from unseen.media import video_streams as streams
-from unseen.media.video import LOCAL_ONLY, rgb
+from unseen.media.segments import Span
+from unseen.media.video_io import LOCAL_ONLY, rgb
+from unseen.settings import Settings
 from unseen.types import Image
+from unseen.video.painting import Masks
 
 OPEN_FILES = 3  # decoders kept open: the item being looked at, its original, one more
 FORWARD_LIMIT = 90  # decoding on is cheaper than seeking back to a keyframe up to this many frames
@@ -166,6 +172,10 @@ class VideoFrames:
     def info(self, path: Path) -> VideoInfo:
         return self._reader(path).info
 
+    def times(self, path: Path) -> list[int]:
+        """Every frame's timestamp, in display order."""
+        return self._reader(path).pts
+
     def frame(self, path: Path, index: int) -> Image | None:
         """Frame `index` of the video at `path`, upright, or None past its end."""
         for _ in range(3):
@@ -181,3 +191,49 @@ class VideoFrames:
             self._readers.clear()
         for reader in readers:
             reader.close()
+
+
+PLAN_FRAMES = 30  # frames planned at once for the preview: one decode of the half second around
+PLANS_KEPT = 16
+
+
+class MaskPlans:
+    """What export will mask on a frame of a video not yet written, for the preview: the video
+    pipeline's own plan (cadence, tracker, the person's edits) over a stretch around it. Boxes
+    only are kept, never pixels; the preview does not run the check, which only adds masks."""
+
+    def __init__(self, frames: VideoFrames) -> None:
+        self.frames = frames
+        self._plans: OrderedDict[tuple[str, int, int], dict[int, Masks]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def masks(
+        self,
+        path: Path,
+        index: int,
+        settings: Settings,
+        detector: Detector | None,
+        edits: Edits,
+        version: int,
+    ) -> Masks:
+        """The masks export will paint on frame `index` (but the check's) of the video at `path`;
+        `version` names the state of the edits (a new one plans again)."""
+        from unseen.video import plan_masks
+
+        first = index // PLAN_FRAMES * PLAN_FRAMES
+        key = (str(path), version, first)
+        with self._lock:
+            plan = self._plans.get(key)
+            if plan is not None:
+                self._plans.move_to_end(key)
+        if plan is None:
+            pts = self.frames.times(path)
+            if not 0 <= index < len(pts):
+                return Masks.empty()
+            end = pts[first + PLAN_FRAMES] if first + PLAN_FRAMES < len(pts) else None
+            plan = plan_masks(path, Span(first, pts[first], end), settings, detector, edits)
+            with self._lock:
+                self._plans[key] = plan
+                while len(self._plans) > PLANS_KEPT:
+                    self._plans.popitem(last=False)
+        return plan.get(index, Masks.empty())

@@ -2,9 +2,9 @@
 
 Masks are applied at full resolution before any scaling, so no picture of a masked item ever
 leaves the server with a detected face bare. A video's frames come from its written output
-(masked and verified); before there is one, from the input masked with the faces the detector
-finds on that frame. Everything is encoded in memory: masked thumbnails are cached in memory
-only, originals are never cached or written anywhere.
+(masked and verified); before there is one, from the input masked as its export will mask it
+(the video pipeline's plan for the stretch around the frame). Everything is encoded in memory:
+masked thumbnails are cached in memory only, originals are never cached or written anywhere.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from PIL import Image as PILImage
 from unseen.edits import Edits
 from unseen.errors import UnseenError
 from unseen.media.image import load_image
-from unseen.pipeline import find_faces
 from unseen.redact import apply_masks
 from unseen.types import Detections, Image, MaskStyle
+from unseen.video.painting import Painter
 from unseen.web.catalog import Catalog, Item
+from unseen.web.frames import MaskPlans
 
 THUMB_SIDE = 320
 PREVIEW_SIDE = 1600
@@ -57,6 +58,7 @@ class Renderer:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        self.plans = MaskPlans(catalog.frames)
         self._thumbs: OrderedDict[tuple[int, int, int | None], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -83,11 +85,16 @@ class Renderer:
         if shown == item.output:
             if item.output_is_current():
                 return pixels
-            found = Detections.empty()
-        else:
-            with self.catalog.detect_lock:
-                found = find_faces(pixels, self.catalog.settings, self.catalog.detector)
-        return self._mask(pixels, Detections.merge([edits.apply(found), ranges_at(edits, index)]), edits)
+            return self._mask(
+                pixels, Detections.merge([edits.apply(Detections.empty()), ranges_at(edits, index)]), edits
+            )
+        # what export will paint: the video pipeline's own plan, not the photo detector
+        settings = self.catalog.settings
+        if edits.mask:
+            settings = replace(settings, mask=MaskStyle(edits.mask))
+        with self.catalog.detect_lock:
+            masks = self.plans.masks(item.source, index, settings, self.catalog.detector, edits, item.version)
+        return Painter(settings, pixels.shape[1], pixels.shape[0]).paint(pixels, masks)[0]
 
     def _frame(self, path: Path, index: int) -> Image:
         pixels = self.catalog.frames.frame(path, index)

@@ -27,7 +27,7 @@ from unseen.settings import Settings
 from unseen.types import MaskStyle
 from unseen.web.catalog import Catalog, Item
 from unseen.web.corrections import edits_from
-from unseen.web.export import Exporter
+from unseen.web.export import Exporter, _short
 from unseen.web.render import NoSuchFrame, Renderer
 
 if TYPE_CHECKING:
@@ -307,7 +307,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._unusable(item, error)
         except (TypeError, ValueError) as error:
             return self._fail(HTTPStatus.BAD_REQUEST, str(error))
-        self.server.catalog.save_edits(item, edits)
+        try:
+            self.server.catalog.save_edits(item, edits)
+        except UnseenError as error:  # a damaged sidecar from before: never silently replaced
+            return self._fail(HTTPStatus.CONFLICT, _short(str(error), item))
         return self._json(self._detail(item))
 
     def _export(self, body: dict[str, Any]) -> None:
@@ -335,6 +338,7 @@ def _summary(item: Item) -> dict[str, Any]:
         "current": item.output_is_current(),
         "version": item.version,
         "error": item.error.replace(str(item.source), item.name) if item.error else None,
+        "edits_error": _short(item.edits_error, item) if item.edits_error else None,
     }
 
 

@@ -107,6 +107,7 @@
     if (item.kind === "video") node.append(el("span", "badge", "video"));
     node.append(el("span", `verdict ${item.verdict.replace(/\W/g, "-")}`, item.verdict), el("span", "faces", faces(item.faces, item.kind)));
     if (item.edited) node.append(el("span", "edited", "edited"));
+    if (item.edits_error) node.append(el("span", "broken", "edits file damaged"));
     return node;
   }
 
@@ -144,6 +145,7 @@
     state.item = item;
     state.hover = null;
     $("title").textContent = `${item.id + 1}/${item.total} \u00b7 ${item.name} \u00b7 ${faces(item.faces, item.kind)} \u00b7 ${item.verdict}`;
+    if (item.edits_error) say(item.edits_error, true);
     const picture = $("picture");
     picture.alt = `${item.name}, masked`;
     $("player").hidden = item.kind !== "video";
