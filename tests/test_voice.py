@@ -82,7 +82,8 @@ def test_disguise_keeps_length_and_timing_and_moves_the_pitch(speech: tuple[np.n
     before, after = vocoder.median_f0(audio), vocoder.median_f0(out[: len(audio)])
     assert before is not None and after is not None
     moved = 12 * np.log2(after / before)
-    assert abs(moved - change.semitones) < 2.5  # the drift wanders around the drawn shift
+    # the drift (up to 1.8 semitones) wanders around the drawn shift: direction and size hold
+    assert np.sign(moved) == np.sign(change.semitones) and abs(moved - change.semitones) < 4
     assert not np.allclose(vocoder.disguise(track, vocoder.draw(1)), out, atol=1e-3)
 
 
