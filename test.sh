@@ -19,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "test: please install with sudo: apt-get install ${missing[*]} (tests that need them skip)" >&2
   fi
 fi
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[dev,ray]'
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[dev,ray,voice]'
 
 lint=0
 if [ "${1:-}" = "--lint" ]; then lint=1; shift; fi
