@@ -338,7 +338,7 @@ def test_axe_core_is_available_for_the_accessibility_check(axe: str | None) -> N
 class AlwaysFinds:
     """A verifier that keeps finding a face near the top left corner: every photo is refused."""
 
-    def check(self, original: Any, masked: Any, detections: Any, area: Any) -> Any:
+    def check(self, original: Any, masked: Any, detections: Any, area: Any, opaque: Any = None) -> Any:
         from unseen.types import Check
 
         return Check(redetected=1, redetected_boxes=[(10, 10, 60, 60)])

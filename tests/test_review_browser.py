@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 
 from unseen.detect import FakeDetector
+from unseen.detect.base import iou_matrix
 from unseen.edits import Edits, sidecar_for
 from unseen.models import default_detector
 from unseen.settings import Settings
@@ -41,7 +42,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 class PosterDetector:
-    """The real detector, plus a false positive on the poster of the street scene."""
+    """The real detector, plus a false positive on the poster of the street scene, minus the face
+    behind the blinds: a miss for the person to mask by hand (today's detector finds that face)."""
 
     def __init__(self) -> None:
         self.real = default_detector(Settings())
@@ -50,6 +52,9 @@ class PosterDetector:
     def detect(self, image: Pixels) -> Detections:
         found = self.real.detect(image)
         if image.shape[:2] == SIZE:
+            if len(found):
+                missed = np.array([MISSED], np.float32)
+                found = found[iou_matrix(found.boxes, missed)[:, 0] < 0.3]
             found = Detections.merge([found, self.poster.detect(image)])
         return found
 
@@ -57,7 +62,7 @@ class PosterDetector:
 def street(astronaut: np.ndarray) -> np.ndarray:
     """A drawn street: houses, a poster with a face-like circle, and a face behind blinds.
 
-    CenterFace misses the face behind the blinds (checked in the fixture).
+    The test's detector misses the face behind the blinds (checked in the fixture).
     """
     import cv2
 
@@ -96,7 +101,8 @@ def review(tmp_path: Path, astronaut: np.ndarray) -> Iterator[ReviewServer]:
     )
     srv = serve(folder, tmp_path / "out", Settings(), detector=PosterDetector())
     assert srv.catalog.detector is not None
-    assert not len(srv.catalog.detector.real.detect(street(astronaut))), "the bars hide the face"
+    found = srv.catalog.detector.detect(street(astronaut))
+    assert not (len(found) and (iou_matrix(found.boxes, np.array([MISSED], np.float32)) > 0.3).any())
     threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
     yield srv
     srv.shutdown()
