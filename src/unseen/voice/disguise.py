@@ -25,6 +25,7 @@ RATE = 24_000  # WORLD works at this rate: all of speech, a quarter of 48 kHz's 
 FRAME_MS = 5.0
 BLOCK_SECONDS = 8.0  # WORLD's arrays for a long track would not fit in memory at once
 OVERLAP_SECONDS = 0.2
+MAX_LAG_SECONDS = 0.01  # a pitch period of a low voice: the most a block moves to stay in phase
 # per round of the proof loop, each as (low, high): pitch shift in semitones, formant scale, and
 # a bilinear (vocal-tract-length) warp that moves the low formants further than the high ones:
 # measured in bench/bench_voice.py, the bilinear part moves GE2E's embedding more than scale alone
@@ -111,6 +112,8 @@ def disguise(audio: Audio, change: VoiceChange) -> Audio:
     while start < len(audio):
         stop = min(len(audio), start + block + overlap)
         piece = _block(audio[start:stop].astype(np.float64), change, start / RATE)
+        if start > 0:
+            piece = _in_phase(out[start : start + overlap], piece)
         fade = np.ones(stop - start)
         ramp = min(overlap, stop - start)
         if start > 0:
@@ -127,6 +130,24 @@ def disguise(audio: Audio, change: VoiceChange) -> Audio:
     if peak > 0.99:
         out *= 0.99 / peak
     return out.astype(np.float32)
+
+
+def _in_phase(tail: npt.NDArray[np.float64], piece: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """`piece` moved by up to MAX_LAG_SECONDS so that its start lines up with the end of the block
+    before: two syntheses of the same voice can be out of phase, and a cross-fade between them
+    then cancels to near silence at every block edge."""
+    n, most = len(tail), int(MAX_LAG_SECONDS * RATE)
+    if n < 2 * most or len(piece) < n + 2 * most:
+        return piece
+    lags = range(-most, most + 1)
+    padded = np.concatenate([np.zeros(most), piece])
+    scores = [float(np.dot(tail, padded[most + lag : most + lag + n])) for lag in lags]
+    lag = lags[int(np.argmax(scores))]
+    if lag > 0:
+        return np.concatenate([piece[lag:], np.zeros(lag)])
+    if lag < 0:
+        return np.concatenate([np.zeros(-lag), piece[:lag]])
+    return piece
 
 
 def _block(x: npt.NDArray[np.float64], change: VoiceChange, offset: float) -> npt.NDArray[np.float64]:
