@@ -61,6 +61,7 @@ def run_local(
         return
     queue = list(reversed(tasks))
     attempts: dict[str, int] = {}
+    suspects: set[str] = set()  # in flight when a worker died: retried alone, so the blame is right
     stopping = False
     while queue and not stopping:
         broken: list[Task] = []
@@ -73,6 +74,10 @@ def run_local(
             try:
                 while (queue and not stopping) or running:
                     while queue and not (stopping or broken) and len(running) < workers + 1:
+                        if running and (
+                            queue[-1].rel in suspects or suspects & {t.rel for t in running.values()}
+                        ):
+                            break
                         task = queue.pop()
                         attempts[task.rel] = attempts.get(task.rel, 0) + 1
                         started(task)
@@ -99,6 +104,10 @@ def run_local(
                     worker.join(5)
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
+        if len(broken) > 1:  # which of them killed the worker is unknown: none is charged for it
+            for task in broken:
+                attempts[task.rel] -= 1
+                suspects.add(task.rel)
         for task in broken:
             if attempts[task.rel] >= MAX_ATTEMPTS:
                 finished(Outcome(task.rel, State.FAILED, error=_died(task)))
