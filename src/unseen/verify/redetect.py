@@ -11,6 +11,7 @@ than the pipeline's is available but off by default: at 0.1 it raised 9.6 false 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -28,6 +29,7 @@ BoolArray = npt.NDArray[np.bool_]
 class Attack:
     """Which passes re-detection runs, and how sensitive they are."""
 
+    mtcnn: bool = True
     mtcnn_min_face: int = 20  # MTCNN's own default; 12 costs 2-3x
     mtcnn_upscale_max_side: int = 640  # also run MTCNN on a 2x upscale when the image is this small
     centerface_threshold: float | None = None  # e.g. 0.1; the pipeline masks at 0.2
@@ -37,23 +39,82 @@ class Attack:
     # at 0.5x: 3-5 s -> ~1 s here; faces from ~40 px there, 2x the detector's working size)
     max_pixels: int = 3_000_000
     covered: float = 0.7  # share of a found face's box under a mask for it to count as masked
+    retinaface_threshold: float | None = 0.5  # RetinaFace-mnet (anchor-based) too; None: off
+    retinaface_pixels: int = 1_500_000  # its upright pass on a copy of at most this many pixels
+    pad: float = 0.1  # border added on every side (share of the long side) for faces cut by the edge
+    rotations: tuple[int, ...] = (1, 2, 3)  # quarter turns (np.rot90's k) searched too: sideways, upside down
+    rotation_side: int = 800  # the turned passes run on a copy with at most this long a side
 
 
 def redetect_faces(image: Image, attack: Attack = Attack()) -> Detections:
-    """Every face the attacking detectors see in `image` (sources "mtcnn@1", "centerface@2", ...)."""
+    """Every face the attacking detectors see in `image` (sources "mtcnn@1", "retinaface@rot90", ...)."""
     h, w = image.shape[:2]
-    parts = [_mtcnn(image, min(1.0, float(np.sqrt(attack.max_pixels / (w * h)))), attack)]
-    if max(image.shape[:2]) <= attack.mtcnn_upscale_max_side:
-        parts.append(_mtcnn(image, 2.0, attack))
-    if attack.centerface_threshold is None:
-        return nms(Detections.merge(parts), 0.3)
-    detector = models.centerface()
-    for scale in attack.centerface_scales:
-        found = detector.detect_at(image, scale, attack.centerface_threshold)
-        if scale > 1:
-            found = found[found.heights <= attack.small_face_px]
-        parts.append(found.with_source(f"centerface@{scale:g}"))
+    parts = []
+    if attack.mtcnn:
+        parts.append(_mtcnn(image, min(1.0, float(np.sqrt(attack.max_pixels / (w * h)))), attack))
+        if max(image.shape[:2]) <= attack.mtcnn_upscale_max_side:
+            parts.append(_mtcnn(image, 2.0, attack))
+    if attack.retinaface_threshold is not None:
+        parts.append(retinaface_faces(image, attack))
+    if attack.centerface_threshold is not None:
+        detector = models.centerface()
+        for scale in attack.centerface_scales:
+            found = detector.detect_at(image, scale, attack.centerface_threshold)
+            if scale > 1:
+                found = found[found.heights <= attack.small_face_px]
+            parts.append(found.with_source(f"centerface@{scale:g}"))
     return nms(Detections.merge(parts), 0.3)
+
+
+def retinaface_faces(image: Image, attack: Attack = Attack()) -> Detections:
+    """RetinaFace's faces in `image`: upright on a padded copy, then turned by each of
+    `attack.rotations` quarter turns on a smaller copy; boxes in `image`'s pixels."""
+    threshold = 0.5 if attack.retinaface_threshold is None else attack.retinaface_threshold
+    detector = models.retinaface()
+    h, w = image.shape[:2]
+    scale = min(1.0, float(np.sqrt(attack.retinaface_pixels / (w * h))))
+    parts = [_padded(image, scale, attack.pad, lambda im, s: detector.detect_at(im, s, threshold))]
+    if attack.rotations:
+        small = min(1.0, attack.rotation_side / max(h, w))
+        for k in attack.rotations:
+            turned = np.ascontiguousarray(np.rot90(image, k))
+            found = detector.detect_at(turned, small, threshold)
+            parts.append(_unturn(found, k, w, h).with_source(f"retinaface@rot{90 * k}"))
+    parts[0] = parts[0].with_source("retinaface@1")
+    return nms(Detections.merge(parts), 0.3)
+
+
+def _padded(image: Image, scale: float, pad: float, run: Callable[[Image, float], Detections]) -> Detections:
+    """`run` on `image` with a border of `pad` x its long side on every side, filled with the
+    edge pixels mirrored, so a face cut by the frame reads whole enough to the network."""
+    if pad <= 0:
+        return run(image, scale)
+    h, w = image.shape[:2]
+    border = max(1, int(round(pad * max(h, w))))
+    grown = cv2.copyMakeBorder(image, border, border, border, border, cv2.BORDER_REFLECT_101)
+    found = run(np.asarray(grown, np.uint8), scale).shifted(-border, -border)
+    boxes = found.boxes.copy()
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
+    keep = (boxes[:, 2] - boxes[:, 0] > 1) & (boxes[:, 3] - boxes[:, 1] > 1)
+    return Detections(boxes, found.scores, found.sources, found.grow)[keep]
+
+
+def _unturn(found: Detections, k: int, w: int, h: int) -> Detections:
+    """Boxes found in np.rot90(image, k) back in the w x h image's pixels."""
+    if len(found) == 0:
+        return found
+    x1, y1, x2, y2 = (found.boxes[:, i] for i in range(4))
+    k %= 4
+    if k == 1:  # turned counter-clockwise: (x, y) there was (w - y, x) here
+        boxes = np.stack([w - y2, x1, w - y1, x2], axis=1)
+    elif k == 2:
+        boxes = np.stack([w - x2, h - y2, w - x1, h - y1], axis=1)
+    elif k == 3:  # clockwise: (x, y) there was (y, h - x) here
+        boxes = np.stack([y1, h - x2, y2, h - x1], axis=1)
+    else:
+        boxes = found.boxes
+    return Detections(np.asarray(boxes, np.float32), found.scores, found.sources, found.grow)
 
 
 def uncovered(found: Detections, area: BoolArray, covered: float = Attack.covered) -> Detections:
