@@ -152,7 +152,7 @@ def test_no_masks_at_all_is_caught(astronaut: Image) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", [MaskShape.ELLIPSE, MaskShape.BOX])
-def test_mtcnn_does_not_see_a_face_in_a_solid_mask(shape: MaskShape, astronaut: Image) -> None:
+def test_the_attack_does_not_see_a_face_in_a_solid_mask(shape: MaskShape, astronaut: Image) -> None:
     grey = np.full((360, 480, 3), 128, np.uint8)
     ovals = Detections(np.float32([[40, 40, 140, 170], [250, 100, 300, 160]]), np.ones(2, np.float32))
     for image, faces in ((grey, ovals), (astronaut, Detections(np.float32([FACE]), np.ones(1, np.float32)))):

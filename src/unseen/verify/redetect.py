@@ -1,12 +1,16 @@
 """Re-detection: detectors that did not decide the masks look for faces in the masked output.
 
-MTCNN is a different model family from the CenterFace that placed the masks, so it fails on
-different faces. Measured on 60 masked WIDER photos (solid masks), boxes outside every mask:
-MTCNN at 1x, 0.18 false alarms a photo; on a 2x upscale 0.40 (and 1 real miss in 60 photos),
-which costs ~3x more, hence only for small images. A second CenterFace pass at a lower threshold
-than the pipeline's is available but off by default: at 0.1 it raised 9.6 false alarms a photo
-(1x) and 7.0 (2x), at 0.2 still 1.0 and 0.6 (a solid head over a neck reads as a face), against
-0.6-0.7 a photo that overlap a labelled face. A face found not mostly under a mask is a miss.
+The default attacker is RetinaFace-mnet0.25, anchor-based where the CenterFace that placed the
+masks is anchor-free, so it fails on other faces. It looks upright on a copy with a mirrored border
+(a face cut by the frame's edge reads whole enough: the astronaut cut 60% by the edge scored 0
+without it, 0.99 with it), and turned by 90, 180 and 270 degrees on a smaller copy at a stricter
+threshold (a 60-px sideways or upside-down head: 0 upright, 1.0 turned back). On 60 masked dev
+photos (bench/attack_study.py, solid masks) MTCNN, the attacker before, caught 0 of the 3 faces
+of 32 px and up the detector had left bare, with 0.28 false alarms a photo, in 1.10 s a photo;
+RetinaFace upright at 0.5 caught 1, with 0.18, in 0.51 s; on the turned and cut astronaut MTCNN
+missed 5 of 6. So MTCNN is off by default (Attack(mtcnn=True) brings it back). A sensitive
+CenterFace pass is available too but off: at 0.1 it raised 7-10 false alarms a photo.
+A face found not mostly under a mask is a miss.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ BoolArray = npt.NDArray[np.bool_]
 class Attack:
     """Which passes re-detection runs, and how sensitive they are."""
 
-    mtcnn: bool = True
+    mtcnn: bool = False  # MTCNN too (the attacker before RetinaFace; see the module docstring)
     mtcnn_min_face: int = 20  # MTCNN's own default; 12 costs 2-3x
     mtcnn_upscale_max_side: int = 640  # also run MTCNN on a 2x upscale when the image is this small
     centerface_threshold: float | None = None  # e.g. 0.1; the pipeline masks at 0.2
@@ -41,7 +45,9 @@ class Attack:
     covered: float = 0.7  # share of a found face's box under a mask for it to count as masked
     retinaface_threshold: float | None = 0.5  # RetinaFace-mnet (anchor-based) too; None: off
     retinaface_pixels: int = 1_500_000  # its upright pass on a copy of at most this many pixels
-    pad: float = 0.1  # border added on every side (share of the long side) for faces cut by the edge
+    pad: float = 0.05  # border added on every side (share of the long side) for faces cut by the edge
+    upright: bool = True  # RetinaFace's upright pass (off only to study the turned ones alone)
+    rotation_threshold: float = 0.8  # the turned passes see more texture as faces: stricter
     rotations: tuple[int, ...] = (1, 2, 3)  # quarter turns (np.rot90's k) searched too: sideways, upside down
     rotation_side: int = 800  # the turned passes run on a copy with at most this long a side
 
@@ -73,14 +79,16 @@ def retinaface_faces(image: Image, attack: Attack = Attack()) -> Detections:
     detector = models.retinaface()
     h, w = image.shape[:2]
     scale = min(1.0, float(np.sqrt(attack.retinaface_pixels / (w * h))))
-    parts = [_padded(image, scale, attack.pad, lambda im, s: detector.detect_at(im, s, threshold))]
+    parts = []
+    if attack.upright:
+        found = _padded(image, scale, attack.pad, lambda im, s: detector.detect_at(im, s, threshold))
+        parts.append(found.with_source("retinaface@1"))
     if attack.rotations:
         small = min(1.0, attack.rotation_side / max(h, w))
         for k in attack.rotations:
             turned = np.ascontiguousarray(np.rot90(image, k))
-            found = detector.detect_at(turned, small, threshold)
+            found = detector.detect_at(turned, small, attack.rotation_threshold)
             parts.append(_unturn(found, k, w, h).with_source(f"retinaface@rot{90 * k}"))
-    parts[0] = parts[0].with_source("retinaface@1")
     return nms(Detections.merge(parts), 0.3)
 
 
