@@ -158,7 +158,6 @@ class Catalog:
         with item.lock:
             if item.edits_error is not None:
                 raise UnreadableInput(item.edits_error)
-            item.sidecar.parent.mkdir(parents=True, exist_ok=True)
             edits.save(item.sidecar)
             item.edits = edits
             item.version += 1
