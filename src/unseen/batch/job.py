@@ -126,6 +126,19 @@ def settings_key(settings: Settings, output: Path) -> str:
     return digest.hexdigest()[:32]
 
 
+def _remove_output(out: Path, rel: str) -> None:
+    """Remove an earlier run's output and the folders it leaves empty (their names may tell)."""
+    path = out / rel
+    path.unlink(missing_ok=True)
+    for folder in path.parents:
+        if folder == out or not folder.is_relative_to(out):
+            break
+        try:
+            folder.rmdir()
+        except OSError:
+            break  # not empty: other outputs are in it
+
+
 def _read_or_none(path: Path) -> bytes | None:
     """A sidecar's bytes, or None when there is none (an unreadable one fails its file later)."""
     try:
@@ -288,7 +301,7 @@ def _plan(
             unchanged += 1
             continue
         if old is not None and old.output and old.output != target:
-            (out / old.output).unlink(missing_ok=True)  # the input changed format: its old output goes
+            _remove_output(out, old.output)  # a new format or a neutral name: the old output goes
         rows.append(
             Row(
                 entry.rel,
