@@ -91,6 +91,7 @@ def in_process(records: list[dict], out: Path, settings: dict[str, Settings], de
     for i, record in enumerate([records[0], *records]):  # the first is a warm-up, not counted
         src = source(record)
         for name, s in settings.items():
+            (out / "u.jpg").unlink(missing_ok=True)  # an existing output is refused, never replaced
             start = time.perf_counter()
             try:
                 report = unseen.anonymize_file(src, out / "u.jpg", s)
@@ -122,6 +123,8 @@ def one_process(cmd: list[str]) -> tuple[float, float]:
     straight from this big process starts its peak at this process's resident size, which Linux
     carries across exec, so os.wait4's ru_maxrss reported the benchmark's size, not the tool's.
     """
+    for old in cmd[cmd.index("-o") + 1 : cmd.index("-o") + 2]:
+        Path(old).unlink(missing_ok=True)  # an existing output is refused, never replaced
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         start = time.perf_counter()
         proc = subprocess.run(
