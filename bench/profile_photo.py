@@ -62,7 +62,7 @@ def main() -> None:
     faces = timed("all passes, merged", lambda: multi.detect(image))
     masked = apply_masks(image, faces)
     area = mask_area(image.shape, faces)
-    timed("re-detection (RetinaFace: upright, bordered, turned), first (loads)", lambda: redetect_faces(masked))
+    timed("re-detection (RetinaFace), first (loads)", lambda: redetect_faces(masked))
     timed("re-detection, again", lambda: redetect_faces(masked))
     recognizer = Recognizer()
     big = faces[np.minimum(faces.widths, faces.heights) >= recognizer.min_face_px]
