@@ -63,6 +63,8 @@ class Item:
     version: int = 0  # bumped on every edit, so the browser asks for a fresh preview
     exported_version: int | None = None  # the version this session's export wrote
     tracks: list[dict[str, Any]] = field(default_factory=list)  # video: face tracks of the last run
+    text_left: list[dict[str, Any]] = field(default_factory=list)  # text the last run left: {box, on_person}
+    findings: list[dict[str, Any]] = field(default_factory=list)  # a refused clip: what was found, by frame
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -183,6 +185,22 @@ class Catalog:
         out += self.mask_entries("added", edits.added, [None] * len(edits.added), item)
         out += self.mask_entries("removed", edits.removed, [None] * len(edits.removed), item)
         return out
+
+    def added_mask_boxes(self, item: Item) -> list[list[float]]:
+        """The regions the person's added masks cover on every frame (their head boxes)."""
+        if not item.width or not item.height:
+            return []
+        return [
+            entry["mask_box"]
+            for entry in self.mask_entries("added", item.edits.added, [None] * len(item.edits.added), item)
+        ]
+
+    def text_left(self, item: Item) -> list[dict[str, Any]]:
+        """Text the last run left unmasked that no mask the person added covers yet."""
+        from unseen.web.desk_text import covered
+
+        masks = self.added_mask_boxes(item)
+        return [region for region in item.text_left if not covered(region["box"], masks)]
 
     def mask_entries(
         self, kind: str, boxes: FloatArray | list[Box], scores: list[float | None], item: Item
@@ -357,6 +375,7 @@ def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | 
         item.face_count = faces if isinstance(faces, int) else None
         if kind == "video":  # a refused run's report names its tracks too
             item.tracks = tracks_from(_report_faces(report))
+        item.text_left, item.findings = _report_text_and_findings(report)
         items.append(item)
     return items
 
@@ -371,6 +390,27 @@ def _report_faces(report: object) -> list[dict[str, Any]]:
     except (ValueError, TypeError, KeyError):
         return []
     return [f for f in faces if isinstance(f, dict)] if isinstance(faces, list) else []
+
+
+def _report_text_and_findings(report: object) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The text a run left and a refused clip's findings, from a report the manifest holds as JSON."""
+    from unseen.web.desk_text import regions_left
+
+    try:
+        data = json.loads(report) if isinstance(report, (str, bytes)) else {}
+    except ValueError:
+        return [], []
+    if not isinstance(data, dict):
+        return [], []
+    text = data.get("text")
+    check = data.get("check")
+    found = check.get("findings") if isinstance(check, dict) else None
+    findings = [
+        {"frame": f["frame"], "box": f.get("box"), "kind": f.get("kind", "detected")}
+        for f in (found if isinstance(found, list) else [])
+        if isinstance(f, dict) and isinstance(f.get("frame"), int)
+    ]
+    return regions_left(text if isinstance(text, dict) else None), findings
 
 
 def _text(value: object) -> str:
