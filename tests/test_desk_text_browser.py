@@ -78,7 +78,9 @@ def test_text_on_a_person_is_said_and_masked_from_the_keyboard(
         sync_api.expect(entry).to_have_attribute("data-state", "done", timeout=300_000)
         left = plural(text["done.text_people_left"], 1, lang)
         sync_api.expect(entry.locator(".words")).to_contain_text(left)
-        sync_api.expect(page.locator("#summary-rows")).to_contain_text(plural(text["summary.text_people_left"], 1, lang))
+        sync_api.expect(page.locator("#summary-rows")).to_contain_text(
+            plural(text["summary.text_people_left"], 1, lang)
+        )
         until(lambda: entry.locator(".thumb img").evaluate(LOADED))
         if shots:
             entry.scroll_into_view_if_needed()
@@ -123,3 +125,73 @@ def test_text_on_a_person_is_said_and_masked_from_the_keyboard(
     assert TAG[0] - 10 <= x1 < x2 <= TAG[2] + 10 and TAG[1] - 10 <= y1 < y2 <= TAG[3] + 10, region
     assert before[y1:y2, x1:x2].std() > 30, "the words were readable before"
     assert pixels[y1:y2, x1:x2].std() < 6, "the words are under one flat mask in the written file"
+
+
+class AlwaysFinds:
+    """A verifier that finds a face near the top left corner however much is masked: refused."""
+
+    def check(self, original: Any, masked: Any, detections: Any, area: Any, opaque: Any = None) -> Any:
+        from unseen.types import Check
+
+        return Check(redetected=1, redetected_boxes=[(10, 10, 60, 60)])
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_refused_clip_says_when_and_the_editor_goes_there(
+    tmp_path: Path, axe: str | None, lang: str
+) -> None:
+    from support.clips import write_clip
+    from unseen.detect import FakeDetector
+
+    clip = tmp_path / "walk.mp4"
+    write_clip(clip, frames=30)
+    srv = DeskServer(
+        DeskSpace(tmp_path / "base"), Settings(), detector=FakeDetector([]), verifier=AlwaysFinds()
+    )
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    text = words(lang)
+    shots = os.environ.get("UNSEEN_SCREENSHOTS")
+    try:
+        with sync_api.sync_playwright() as p:
+            browser, page = open_page(p, lang)
+            _, errors, _ = watch(page)
+            page.goto(srv.url)
+            drop(page, [clip])
+            entry = page.locator('#list li[data-id="0"]')
+            sync_api.expect(entry).to_have_attribute("data-state", "refused", timeout=120_000)
+            reasons = srv.queue.entries[0].reasons
+            first = next(r["frames"][0] for r in reasons if r.get("frames"))
+            seconds = first["seconds"]
+            stamp = f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
+            said = (
+                text["refused.at_frame"].replace("{frame}", str(first["frame"] + 1)).replace("{time}", stamp)
+            )
+            sync_api.expect(entry.locator(".words")).to_contain_text(said)
+            if shots:
+                screenshot(page, Path(shots) / f"desk-refused-video-{lang}.png")
+
+            entry.locator("a.button").click()
+            jumps = page.locator("#refusal button.jump")
+            sync_api.expect(jumps.first).to_have_text(
+                text["editor.at_frame"].replace("{frame}", str(first["frame"] + 1)).replace("{time}", stamp)
+            )
+            last = jumps.last
+            frame = int(last.inner_text().split()[1])
+            last.focus()
+            page.keyboard.press("Enter")
+            shown = text["editor.frame_info"].split("{frame}")[0] + str(frame)
+            sync_api.expect(page.locator("#frame-info")).to_contain_text(shown)
+            sync_api.expect(page.locator("#range-info")).to_have_text(
+                text["editor.frame"].replace("{frame}", str(frame))
+            )
+            until(lambda: page.locator("#picture").evaluate(LOADED))
+            if axe:
+                assert not serious_violations(page, axe), "axe-core on the editor of a refused clip"
+            if shots:
+                screenshot(page, Path(shots) / f"review-refused-video-{lang}.png")
+            assert not errors, errors
+            browser.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        srv.close()
