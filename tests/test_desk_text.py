@@ -9,6 +9,7 @@ test (test_desk_browser.py) does the same in Chromium with the real models.
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from collections.abc import Iterator
@@ -150,6 +151,12 @@ def test_text_in_mode_people_is_masked_and_nothing_is_offered(tmp_path: Path, as
         assert entry["text"]["mode"] == "people"
         assert entry["text"]["people"]["masked"] >= 1 and entry["text"]["people"]["left"] == 0, entry["text"]
         assert get(srv, "/api/items/0")["text_left"] == []
+        # the editor's preview and the desk's thumbnail mask that text too, as the output does
+        status, body = call(srv, "GET", "/api/items/0/preview")
+        assert status == 200
+        preview = np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
+        x1, y1, x2, y2 = TAG
+        assert dark_share(preview, (x1 + 8, y1 + 6, x1 + 120, y1 + 30)) > 0.9, "the name tag is masked"
     finally:
         srv.shutdown()
         srv.server_close()

@@ -64,6 +64,9 @@ class Item:
     exported_version: int | None = None  # the version this session's export wrote
     tracks: list[dict[str, Any]] = field(default_factory=list)  # video: face tracks of the last run
     text_left: list[dict[str, Any]] = field(default_factory=list)  # text the last run left: {box, on_person}
+    text_masked: list[list[float]] = field(
+        default_factory=list
+    )  # text boxes it masked: previews mask them too
     findings: list[dict[str, Any]] = field(default_factory=list)  # a refused clip: what was found, by frame
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -375,7 +378,7 @@ def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | 
         item.face_count = faces if isinstance(faces, int) else None
         if kind == "video":  # a refused run's report names its tracks too
             item.tracks = tracks_from(_report_faces(report))
-        item.text_left, item.findings = _report_text_and_findings(report)
+        item.text_left, item.text_masked, item.findings = _report_text_and_findings(report)
         items.append(item)
     return items
 
@@ -392,16 +395,18 @@ def _report_faces(report: object) -> list[dict[str, Any]]:
     return [f for f in faces if isinstance(f, dict)] if isinstance(faces, list) else []
 
 
-def _report_text_and_findings(report: object) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The text a run left and a refused clip's findings, from a report the manifest holds as JSON."""
+def _report_text_and_findings(
+    report: object,
+) -> tuple[list[dict[str, Any]], list[list[float]], list[dict[str, Any]]]:
+    """The text a run left and masked, and a refused clip's findings, from a manifest's JSON report."""
     from unseen.web.desk_text import regions_left
 
     try:
         data = json.loads(report) if isinstance(report, (str, bytes)) else {}
     except ValueError:
-        return [], []
+        return [], [], []
     if not isinstance(data, dict):
-        return [], []
+        return [], [], []
     text = data.get("text")
     check = data.get("check")
     found = check.get("findings") if isinstance(check, dict) else None
@@ -410,7 +415,8 @@ def _report_text_and_findings(report: object) -> tuple[list[dict[str, Any]], lis
         for f in (found if isinstance(found, list) else [])
         if isinstance(f, dict) and isinstance(f.get("frame"), int)
     ]
-    return regions_left(text if isinstance(text, dict) else None), findings
+    text = text if isinstance(text, dict) else None
+    return regions_left(text), [r["box"] for r in regions_left(text, masked=True)], findings
 
 
 def _text(value: object) -> str:

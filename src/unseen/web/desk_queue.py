@@ -269,6 +269,8 @@ class WorkQueue:
         """What the editor shows of this run: text it left, and a refused clip's frames."""
         with item.lock:
             item.text_left = regions_left(report.text if report is not None else None)
+            masked = regions_left(report.text if report is not None else None, masked=True)
+            item.text_masked = [region["box"] for region in masked]
             check = report.check if report is not None else None
             item.findings = [
                 {"frame": f.frame, "box": list(f.box), "kind": f.kind.value}

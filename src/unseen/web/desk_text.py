@@ -29,14 +29,14 @@ def covered(box: Sequence[float], masks: Iterable[Sequence[float]]) -> bool:
     return False
 
 
-def regions_left(report: TextReport | dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The text regions a run left unmasked, by position only: [{box, on_person}]."""
+def regions_left(report: TextReport | dict[str, Any] | None, masked: bool = False) -> list[dict[str, Any]]:
+    """The text regions a run left unmasked (or with `masked`, those it masked): [{box, on_person}]."""
     if report is None:
         return []
     raw = report.get("regions", []) if isinstance(report, dict) else [vars(r) for r in report.regions]
     left = []
     for region in raw if isinstance(raw, list) else []:
-        if not isinstance(region, dict) or region.get("masked") is not False:
+        if not isinstance(region, dict) or region.get("masked") is not masked:
             continue
         box = region.get("box")
         if isinstance(box, (list, tuple)) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):

@@ -234,6 +234,7 @@
       overlay.append(node);
     }
     for (const region of item.text_left || []) overlay.append(textNode(region));
+    document.querySelector(".key.text").hidden = !(item.text_left || []).length; // the legend names what is shown
   }
 
   // text the run left unmasked: a dashed box; one click (or Enter) masks it through the edits
