@@ -23,7 +23,7 @@ from PIL import Image
 from test_desk import call, entries, upload
 from test_text import FACE, TAG, TAG_INK, dark_share, scene
 from unseen.detect import FakeDetector
-from unseen.edits import Edits, sidecar_for
+from unseen.edits import Edits
 from unseen.settings import Settings, TextMode
 from unseen.text import FakeTextDetector
 from unseen.types import Check, Finding, FindingKind, Report, TextRecord, TextReport
@@ -98,8 +98,10 @@ def test_a_refused_clip_names_its_frames_with_their_times() -> None:
 
 
 def test_text_left_on_a_person_is_said_offered_and_masked_in_one_click(
-    text_desk: DeskServer, tmp_path: Path, astronaut: np.ndarray
+    text_desk: DeskServer, tmp_path: Path, astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
     src = tmp_path / "tag.png"
     Image.fromarray(scene(astronaut)).save(src)
     assert upload(text_desk, "tag.png", src.read_bytes())[0] == 201
@@ -119,7 +121,9 @@ def test_text_left_on_a_person_is_said_offered_and_masked_in_one_click(
     status, body = call(text_desk, "POST", "/api/items/0/edits", {"add_mask": region["box"]})
     assert status == 200, body
     assert json.loads(body)["text_left"] == []
-    assert len(Edits.load(sidecar_for(output)).added) == 1
+    sidecar = text_desk.catalog.items[0].sidecar
+    assert len(Edits.load(sidecar).added) == 1
+    assert text_desk.space.holds(sidecar) and not state.exists(), "the desk's edits stay in its own folder"
     assert entries(text_desk)[0]["changed"]
 
     # the editor's Export: done again with the mask; the tag is gone and the desk says nothing is left

@@ -69,10 +69,11 @@ class Item:
     )  # text boxes it masked: previews mask them too
     findings: list[dict[str, Any]] = field(default_factory=list)  # a refused clip: what was found, by frame
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    edits_at: Path | None = None  # the desk keeps edits in its own private folder, removed on close
 
     @property
     def sidecar(self) -> Path:
-        return sidecar_for(self.output)
+        return self.edits_at if self.edits_at is not None else sidecar_for(self.output)
 
     def output_is_current(self) -> bool:
         """The output on disk already reflects the saved edits (it was written after them)."""

@@ -140,7 +140,8 @@ class DeskServer(ReviewServer):
                 return self.queue.add(gone, length, SKIPPED)
         output = default_output(path, suffix, self.space.output_folder(number))
         with self._add_lock:
-            item = Item(id=len(self.catalog.items), source=path, output=output, name=rel, kind=kind)
+            item = Item(id=len(self.catalog.items), source=path, output=output, name=rel, kind=kind,
+                        edits_at=self.space.root / "edits" / f"{number}.json")  # fmt: skip
             self.catalog.items.append(item)
             return self.queue.add(item, length, state)
 
