@@ -30,7 +30,7 @@ from unseen.types import Check, Finding, FindingKind, Report, TextRecord, TextRe
 from unseen.web.desk import DeskServer
 from unseen.web.desk_files import DeskSpace
 from unseen.web.desk_queue import reasons
-from unseen.web.desk_text import covered, regions_left, text_counts, when
+from unseen.web.desk_text import covered, regions_left, report_text_and_findings, text_counts, when
 
 from support.clips import write_clip  # isort: skip
 
@@ -92,6 +92,22 @@ def test_a_refused_clip_names_its_frames_with_their_times() -> None:
         "bottom-right"
     ]
     assert when([], 30.0) == {"frames": [], "more": 0}
+
+
+def test_unseen_review_reads_text_and_findings_from_a_batch_report() -> None:
+    """`unseen review` over a batch's output: the manifest's JSON report gives the editor the same."""
+    report = Report(source="a.mp4", output=None, width=320, height=240, verdict="refused")
+    report.text = TextReport(mode="off", regions=[
+        TextRecord(box=(10, 10, 50, 30), score=0.9, on_person=True, masked=False),
+        TextRecord(box=(60, 10, 90, 30), score=0.9, on_person=False, masked=True),
+    ])  # fmt: skip
+    report.check = Check(findings=[Finding(frame=7, box=(1, 2, 30, 40))])
+    left, masked, findings = report_text_and_findings(json.dumps(report.to_dict()))
+    assert left == [{"box": [10.0, 10.0, 50.0, 30.0], "on_person": True}]
+    assert masked == [[60.0, 10.0, 90.0, 30.0]]
+    assert findings == [{"frame": 7, "box": [1, 2, 30, 40], "kind": "detected"}]
+    assert report_text_and_findings("not json") == ([], [], [])
+    assert report_text_and_findings(None) == ([], [], [])
 
 
 # -- through the desk's HTTP API, as the page does -----------------------------------------------------

@@ -34,6 +34,7 @@ from unseen.redact import head_boxes
 from unseen.redact.masks import BOTTOM, SIDE, TOP
 from unseen.settings import Settings
 from unseen.types import Detections, FaceRecord, FloatArray, Image, MaskShape
+from unseen.web.desk_text import covered, report_text_and_findings
 from unseen.web.frames import VideoFrames
 
 if TYPE_CHECKING:
@@ -200,8 +201,6 @@ class Catalog:
 
     def text_left(self, item: Item) -> list[dict[str, Any]]:
         """Text the last run left unmasked that no mask the person added covers yet."""
-        from unseen.web.desk_text import covered
-
         masks = self.added_mask_boxes(item)
         return [region for region in item.text_left if not covered(region["box"], masks)]
 
@@ -382,7 +381,7 @@ def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | 
         item.face_count = faces if isinstance(faces, int) else None
         if kind == "video":  # a refused run's report names its tracks too
             item.tracks = tracks_from(_report_faces(report))
-        item.text_left, item.text_masked, item.findings = _report_text_and_findings(report)
+        item.text_left, item.text_masked, item.findings = report_text_and_findings(report)
         items.append(item)
     return items
 
@@ -397,30 +396,6 @@ def _report_faces(report: object) -> list[dict[str, Any]]:
     except (ValueError, TypeError, KeyError):
         return []
     return [f for f in faces if isinstance(f, dict)] if isinstance(faces, list) else []
-
-
-def _report_text_and_findings(
-    report: object,
-) -> tuple[list[dict[str, Any]], list[list[float]], list[dict[str, Any]]]:
-    """The text a run left and masked, and a refused clip's findings, from a manifest's JSON report."""
-    from unseen.web.desk_text import regions_left
-
-    try:
-        data = json.loads(report) if isinstance(report, (str, bytes)) else {}
-    except ValueError:
-        return [], [], []
-    if not isinstance(data, dict):
-        return [], [], []
-    text = data.get("text")
-    check = data.get("check")
-    found = check.get("findings") if isinstance(check, dict) else None
-    findings = [
-        {"frame": f["frame"], "box": f.get("box"), "kind": f.get("kind", "detected")}
-        for f in (found if isinstance(found, list) else [])
-        if isinstance(f, dict) and isinstance(f.get("frame"), int)
-    ]
-    text = text if isinstance(text, dict) else None
-    return regions_left(text), [r["box"] for r in regions_left(text, masked=True)], findings
 
 
 def _text(value: object) -> str:

@@ -7,6 +7,7 @@ report of the next run still says the mode did not mask it: the person's mask di
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -74,3 +75,25 @@ def when(
     ordered = sorted(frames)
     shown = [{"frame": f, "seconds": round(f / fps, 2) if fps else None} for f in ordered[:SHOWN_FRAMES]]
     return {"frames": shown, "more": max(0, len(ordered) - SHOWN_FRAMES)}
+
+
+def report_text_and_findings(
+    report: object,
+) -> tuple[list[dict[str, Any]], list[list[float]], list[dict[str, Any]]]:
+    """The text a run left and masked, and a refused clip's findings, from a manifest's JSON report."""
+    try:
+        data = json.loads(report) if isinstance(report, (str, bytes)) else {}
+    except ValueError:
+        return [], [], []
+    if not isinstance(data, dict):
+        return [], [], []
+    text = data.get("text")
+    check = data.get("check")
+    found = check.get("findings") if isinstance(check, dict) else None
+    findings = [
+        {"frame": f["frame"], "box": f.get("box"), "kind": f.get("kind", "detected")}
+        for f in (found if isinstance(found, list) else [])
+        if isinstance(f, dict) and isinstance(f.get("frame"), int)
+    ]
+    text = text if isinstance(text, dict) else None
+    return regions_left(text), [r["box"] for r in regions_left(text, masked=True)], findings
