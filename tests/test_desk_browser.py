@@ -244,7 +244,7 @@ def test_the_desk_in_the_browser(
         photo_entry.locator("a.button").click()
         sync_api.expect(page.locator("#overlay .mask.detected")).to_have_count(
             1, timeout=120_000
-        )  # the editor finds the faces first: slow on a busy machine
+        )  # the editor detects on first open: slow under load
         drag(page, {"width": 512, "height": 512}, ADDED)
         sync_api.expect(page.locator("#overlay .mask.added")).to_have_count(1)
         until(lambda: page.locator("#picture").evaluate(LOADED))
