@@ -146,12 +146,26 @@ def anonymize_file(
                 target,
                 settings,
                 lambda out, s: anonymize_video(
-                    src, out, s, detector=detector, progress=progress, edits=edits, verifier=verifier
+                    src,
+                    out,
+                    s,
+                    detector=detector,
+                    progress=progress,
+                    edits=edits,
+                    verifier=verifier,
+                    text_detector=text_detector,
                 ),
                 video_read_back,
             )
         return anonymize_video(
-            src, target, settings, detector=detector, progress=progress, edits=edits, verifier=verifier
+            src,
+            target,
+            settings,
+            detector=detector,
+            progress=progress,
+            edits=edits,
+            verifier=verifier,
+            text_detector=text_detector,
         )
     assert out_type.image_format is not None
     loaded = load_image(src, settings.max_pixels)
