@@ -38,6 +38,7 @@ from unseen.video.painting import Masks
 TEXT_PER_SECOND = 2.0  # looks a second; capped by the look-ahead so the next look is decoded
 SAME_TEXT_IOU = 0.3  # a region at a look is the one seen at the look before when they overlap this much
 REMEMBER_LOOKS = 3  # a region missing from this many looks in a row is a new one when seen again
+IN_FACE = 0.5  # a region this much inside a face box is under the head's mask already
 MOTION_PAD = 1.15  # regions between looks are masked this much larger: the wearer moves in between
 
 BoolArray = npt.NDArray[np.bool_]
@@ -231,6 +232,7 @@ class VideoText:
         masks = masks_at(at)
         faces = _faces(masks)
         found = find_text(pixels, faces, self.mode, self.detector)
+        found = found[~_in_faces(found.boxes, faces.boxes)]
         shape = pixels.shape
         person = on_people(found, faces, shape)
         chosen = should_mask(found, faces, self.mode, shape)
@@ -368,6 +370,18 @@ def _place(look: Look, masks: Masks) -> FloatArray:
         face = masks.cores[where[track]]
         boxes[i] = np.tile(face[:2], 2) + look.offsets[i] * max(float(face[2] - face[0]), 1.0)
     return boxes
+
+
+def _in_faces(boxes: FloatArray, faces: FloatArray) -> BoolArray:
+    """Regions mostly inside a face: the head's own mask destroys them (a face itself can look
+    like text to the detector)."""
+    if not len(boxes) or not len(faces):
+        return np.zeros(len(boxes), bool)
+    w = np.minimum(boxes[:, None, 2], faces[None, :, 2]) - np.maximum(boxes[:, None, 0], faces[None, :, 0])
+    h = np.minimum(boxes[:, None, 3], faces[None, :, 3]) - np.maximum(boxes[:, None, 1], faces[None, :, 1])
+    inter = w.clip(0) * h.clip(0)
+    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
+    return np.asarray((inter / area[:, None] >= IN_FACE).any(axis=1))
 
 
 def _buffered(buffer: Sequence[Buffered], at: int) -> Image | None:
