@@ -250,3 +250,35 @@ def text_summary(report: TextReport | None) -> str | None:
 
 def _n(count: int) -> str:
     return f"{count} text region{'s' if count != 1 else ''}"
+
+
+def survey_text(image: Image, faces: Detections, detector: TextDetector | None = None) -> TextReport | None:
+    """What `unseen inspect` says about text: every region found, on people or elsewhere, none
+    masked (None: the text detector is not installed)."""
+    if detector is None:
+        if not text_available():
+            return None
+        from unseen.text.model import default_text_detector
+
+        detector = default_text_detector()
+    found = find_text(image, faces, TextMode.ALL, detector)
+    person = on_people(found, faces, image.shape)
+    nothing = np.zeros(len(found), bool)
+    report = _report(TextMode.OFF, found, person, nothing, [], Detections.empty(), 0)
+    report.mode = "inspect"
+    return report
+
+
+def busiest(reports: list[TextReport | None]) -> TextReport | None:
+    """Of the text surveys of a video's sampled frames, the one with the most text on people."""
+    found = [r for r in reports if r is not None]
+    if not found:
+        return None
+    return max(found, key=lambda r: (r.on_people_found, r.other_found))
+
+
+def inspect_summary(report: TextReport | None) -> str:
+    """The inspect line's words for text."""
+    if report is None:
+        return ""
+    return f"; {_n(report.on_people_found)} on people and {report.other_found} elsewhere"

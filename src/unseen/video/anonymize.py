@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from unseen.media.video_io import open_input, reason, upright
 from unseen.redact.masks import head_boxes
 from unseen.settings import Settings
 from unseen.tempfiles import output_temp
-from unseen.types import Check, Detections, Finding, MaskStyle, Report, Verdict
+from unseen.types import Check, Detections, Finding, Image, MaskStyle, Report, Verdict
 from unseen.verify.verifier import Verifier
 from unseen.video.painting import Masks, coverage_note
 from unseen.video.pipeline import Job, Progress
@@ -193,9 +194,15 @@ def plan_masks(
     return job.plan
 
 
-def inspect_video(src: Path, detector: Detector, samples: int = 10) -> tuple[Detections, list[str], int, int]:
+def inspect_video(
+    src: Path,
+    detector: Detector,
+    samples: int = 10,
+    look: Callable[[Image, Detections], None] | None = None,
+) -> tuple[Detections, list[str], int, int]:
     """The faces of the busiest of `samples` frames spread over the clip, the identifying
-    metadata and extra tracks present, and the picture size (upright). Nothing is written."""
+    metadata and extra tracks present, and the picture size (upright). Nothing is written.
+    `look(frame, faces)` is called on each sampled frame (the text survey)."""
     container = open_input(Path(src))
     try:
         video = streams.main_video(container)
@@ -211,6 +218,8 @@ def inspect_video(src: Path, detector: Detector, samples: int = 10) -> tuple[Det
                 pixels = upright(frame)
                 height, width = pixels.shape[:2]
                 found_here = detector.detect(pixels)
+                if look is not None:
+                    look(pixels, found_here)
                 most = found_here if len(found_here) > len(most) else most
             if index >= step * samples:
                 break
