@@ -73,7 +73,7 @@ def anonymize_video(
     try:
         with open_input(src) as source:
             job = Job(source, src, settings, _detector(detector, settings), edits, span, verifier, progress)
-            every = text_every(job.fps, job.tracker.backfill)
+            every = text_every(job.fps, job.tracker.backfill, job.check_every)
             job.text = video_text(settings, every, span.first if span else 0, text_detector)
             job.run(tmp)
         report = _report(job)

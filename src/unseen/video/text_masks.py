@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from unseen.errors import MissingExtra
 from unseen.settings import Settings, TextMode
+from unseen.text import protect
 from unseen.text.model import DISTRIBUTION, EXTRA, TextDetector, text_available
 from unseen.text.people import body_boxes, on_people
 from unseen.text.protect import (
@@ -29,6 +30,7 @@ from unseen.text.protect import (
     _uncovered,
     fill_text,
     find_text,
+    find_text_near,
     should_mask,
     text_area,
 )
@@ -165,14 +167,19 @@ class VideoText:
         shape = original.shape
         for round_ in range(1, MAX_ROUNDS + 1):
             self.rounds = max(self.rounds, round_)
-            again = find_text(out, faces, self.mode, self.detector)
-            again = again[should_mask(again, faces, self.mode, shape)]
             under = face_area.copy()
             if text is not None:
                 under |= text_area(shape, text.boxes, text.grow)
             if index in self.extras:
                 extra = self.extras[index]
                 under |= text_area(shape, extra.boxes, extra.grow)
+            # elsewhere the frame is as the look saw it; the look was not on this frame itself
+            # (it was held or back-filled here), so a frame between looks is looked at whole
+            if protect.RECHECK and (index in self.looks or round_ > 1):
+                again = find_text_near(out, faces, self.mode, self.detector, under)
+            else:
+                again = find_text(out, faces, self.mode, self.detector)
+            again = again[should_mask(again, faces, self.mode, shape)]
             left = again[_uncovered(again.boxes, under)]
             if len(left) == 0:
                 break
@@ -312,10 +319,13 @@ def video_text(
     return VideoText(settings.text, detector, max(1, every), start, settings.verify)
 
 
-def text_every(fps: float, reach: int) -> int:
+def text_every(fps: float, reach: int, check_every: int = 0) -> int:
     """Frames between looks: about TEXT_PER_SECOND a second, never past the look-ahead (the next
-    look's frame must be decoded when a frame before it is masked)."""
-    return int(max(1, min(round(fps / TEXT_PER_SECOND), reach)))
+    look's frame must be decoded when a frame before it is masked), and a divisor of the checks'
+    spacing when one is near: a checked frame is then a looked-at one, re-checked around its masks."""
+    most = int(max(1, min(round(fps / TEXT_PER_SECOND), reach)))
+    divisors = [d for d in range(most, 0, -1) if check_every and check_every % d == 0]
+    return divisors[0] if divisors and divisors[0] * 2 > most else most
 
 
 def _faces(masks: Masks) -> Detections:
