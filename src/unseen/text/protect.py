@@ -55,11 +55,24 @@ def find_text_near(
     windows = _windows(changed)
     parts = []
     for (x1, y1, x2, y2), scale in _crops(image.shape, faces, mode) if windows else []:
+        # the network sees each window at the scale it saw the whole crop at: the detector
+        # rescales what it is given by its size, and it is not scale-invariant
+        inner = _inner_scale(detector, (x2 - x1) * max(1.0, scale), (y2 - y1) * max(1.0, scale), scale)
         for wx1, wy1, wx2, wy2 in windows:
             ix1, iy1, ix2, iy2 = max(x1, wx1), max(y1, wy1), min(x2, wx2), min(y2, wy2)
             if ix2 - ix1 >= 4 and iy2 - iy1 >= 4:
-                parts.append(_detect_scaled(image[iy1:iy2, ix1:ix2], scale, detector).shifted(ix1, iy1))
+                window = image[iy1:iy2, ix1:ix2]
+                parts.append(_detect_scaled(window, scale, detector, inner).shifted(ix1, iy1))
     return merge_text(parts)
+
+
+def _inner_scale(detector: TextDetector, width: float, height: float, scale: float) -> float | None:
+    """The scale the detector would feed an image of this size at (None: it does not say)."""
+    scale_for = getattr(detector, "scale_for", None)
+    if scale_for is None:
+        return None
+    size = (round(width), round(height)) if scale > 1.01 else (int(width), int(height))
+    return float(scale_for(*size))
 
 
 def _crops(
@@ -101,14 +114,21 @@ def _face_scale(crop: tuple[int, int, int, int], faces: Detections) -> float:
     return float(np.clip(FACE_TARGET / max(float(heights.max()), 1.0), 1.0, MAX_CROP_SCALE))
 
 
-def _detect_scaled(crop: Image, scale: float, detector: TextDetector) -> Detections:
-    """Detect in `crop` enlarged by `scale`; boxes in the crop's own pixels."""
+def _detect_scaled(
+    crop: Image, scale: float, detector: TextDetector, inner: float | None = None
+) -> Detections:
+    """Detect in `crop` enlarged by `scale` (then fed at `inner`, if given); boxes in the crop's
+    own pixels."""
+
+    def detect(image: Image) -> Detections:
+        return detector.detect(image) if inner is None else detector.detect(image, scale=inner)  # type: ignore[call-arg]
+
     if scale <= 1.01:
-        return detector.detect(crop)
+        return detect(crop)
     h, w = crop.shape[:2]
     size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
     enlarged: Image = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC), np.uint8)
-    found = detector.detect(enlarged)
+    found = detect(enlarged)
     factors = np.array([size[0] / w, size[1] / h] * 2, np.float32)
     return Detections(found.boxes / factors, found.scores, found.sources)
 
