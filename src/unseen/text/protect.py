@@ -28,8 +28,9 @@ FACE_TARGET = 240.0  # a body crop is enlarged until its faces are this tall: a 
 MAX_CROP_SCALE = 4.0
 WHOLE_SIDE = 1600  # `all` looks at the whole image with its longer side at least this long
 PIXEL_BUDGET = 3_000_000  # network pixels an image's crops may cost together; scales shrink past it
-# True: the check looks only around what masking changed. Off: the detector is not scale-invariant,
-# and a window seen at another internal scale missed a residue the whole look finds (test_text)
+# True: the check looks only around what masking changed. Off: measured on 3 labelled photos
+# (bench/profile_text.py) it fed as many network pixels (windows merge, and they find edges at
+# their borders: more rounds) and refused 1 of 3 photos the whole look passes
 RECHECK = False
 RECHECK_CONTEXT = 1.0  # around a changed patch, this many of its shorter side: the letters' context
 RECHECK_MIN = 24  # and at least this many pixels
