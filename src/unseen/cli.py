@@ -323,8 +323,11 @@ def _run_inspect(argv: list[str]) -> int:
         name = (
             "; the file name shows when or with which camera it was taken" if carries_trace(src.stem) else ""
         )
+        from unseen.text.protect import inspect_summary
+
         _say(
-            f"{src}: {report.face_count} face{'s' if report.face_count != 1 else ''} found; "
+            f"{src}: {report.face_count} face{'s' if report.face_count != 1 else ''} found"
+            f"{inspect_summary(report.text)}; "
             f"identifying metadata: {meta}{name}; nothing written"
         )
     _write_reports(args.report, reports)

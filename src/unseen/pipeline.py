@@ -17,7 +17,7 @@ from unseen.names import candidate_names, output_name, public_stem
 from unseen.redact import apply_masks, head_boxes
 from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import clean_stale
-from unseen.types import Check, Detections, FaceRecord, Image, MaskStyle, Report, Verdict
+from unseen.types import Check, Detections, FaceRecord, Image, MaskStyle, Report, TextReport, Verdict
 
 if TYPE_CHECKING:
     from unseen.text import TextDetector
@@ -146,12 +146,26 @@ def anonymize_file(
                 target,
                 settings,
                 lambda out, s: anonymize_video(
-                    src, out, s, detector=detector, progress=progress, edits=edits, verifier=verifier
+                    src,
+                    out,
+                    s,
+                    detector=detector,
+                    progress=progress,
+                    edits=edits,
+                    verifier=verifier,
+                    text_detector=text_detector,
                 ),
                 video_read_back,
             )
         return anonymize_video(
-            src, target, settings, detector=detector, progress=progress, edits=edits, verifier=verifier
+            src,
+            target,
+            settings,
+            detector=detector,
+            progress=progress,
+            edits=edits,
+            verifier=verifier,
+            text_detector=text_detector,
         )
     assert out_type.image_format is not None
     loaded = load_image(src, settings.max_pixels)
@@ -244,9 +258,15 @@ def inspect_file(
     start = time.perf_counter()
     if identify(src).kind is FileKind.VIDEO:
         # a sample of frames, at the image's own size: enough to say whether faces are there
-        faces, metadata, width, height = inspect_video(src, detector or default_detector(settings))
+        from unseen.text.protect import busiest, survey_text
+
+        surveys: list[TextReport | None] = []
+        faces, metadata, width, height = inspect_video(
+            src, detector or default_detector(settings), look=lambda f, d: surveys.append(survey_text(f, d))
+        )
         report = Report(source=str(src), output=None, width=width, height=height, metadata_removed=metadata)
         report.faces = face_records(faces, (height, width))
+        report.text = busiest(surveys)
         report.seconds = round(time.perf_counter() - start, 4)
         return report
     loaded = load_image(src, settings.max_pixels)
@@ -260,6 +280,9 @@ def inspect_file(
         metadata_removed=list(loaded.metadata),
         verdict=Verdict.UNVERIFIED.value,
     )
+    from unseen.text.protect import survey_text
+
+    report.text = survey_text(loaded.pixels, detections)
     report.seconds = round(time.perf_counter() - start, 4)
     return report
 

@@ -13,6 +13,9 @@ from unseen.batch.job import BatchResult, Status
 from unseen.batch.manifest import State
 
 CSV_COLUMNS = ["input", "state", "output", "faces", "verdict", "reason", "kind", "size", "sha256", "seconds"]
+# text counts, from each file's report (empty when text was not looked for)
+TEXT_COLUMNS = ["text_on_people_found", "text_on_people_masked", "text_on_people_left", "text_other_masked"]
+CSV_COLUMNS += TEXT_COLUMNS
 LISTED = 20  # failures named in the summary; the rest are in --report / --csv
 
 
@@ -84,6 +87,11 @@ def summary_table(result: BatchResult) -> str:
         lines.append(f"| not done yet | {result.count(State.PENDING)} |")
     lines += [f"| skipped: {kind} | {n} |" for kind, n in sorted(skipped.items())]
     lines.append(f"faces masked: {result.faces}")
+    texts = [_text(row.to_dict()["report"]) for row in result.rows if row.state == State.DONE]
+    if any(t["text_on_people_found"] for t in texts):
+        masked = sum(t["text_on_people_masked"] or 0 for t in texts)
+        left = sum(t["text_on_people_left"] or 0 for t in texts)
+        lines.append(f"text regions on people: {masked} masked, {left} left")
     if result.unverified and result.verify:
         lines.append(f"written UNVERIFIED (--force): {result.unverified}")
     if result.temp_removed:
@@ -120,8 +128,16 @@ def entries(result: BatchResult) -> list[dict[str, Any]]:
             "seconds": row.seconds,
             "report": row.to_dict()["report"],
         }
+        | _text(row.to_dict()["report"])
         for row in result.rows
     ]
+
+
+def _text(report: dict[str, Any] | None) -> dict[str, int | None]:
+    """A file's text counts as CSV columns (None: not looked for)."""
+    text = (report or {}).get("text") or {}
+    looked = bool(text) and text.get("checked", True)
+    return {column: text.get(column.removeprefix("text_")) if looked else None for column in TEXT_COLUMNS}
 
 
 def write_json(path: Path, result: BatchResult) -> None:

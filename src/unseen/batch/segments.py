@@ -34,7 +34,7 @@ from unseen.media.segments import (
 )
 from unseen.settings import AudioPolicy
 from unseen.tempfiles import temp_path
-from unseen.types import Check, FaceRecord, Report, Verdict
+from unseen.types import Check, FaceRecord, Report, TextReport, Verdict
 
 SEGMENT_ENV = "UNSEEN_SEGMENT_SECONDS"  # seconds of video per segment task; 0 keeps every video whole
 
@@ -138,6 +138,28 @@ def merge_reports(task: Task, reports: list[dict[str, Any]]) -> Report:
         verdict=verdict,
         check=check,
         seconds=sum(p.seconds for p in parts),
+        text=merge_text_reports([p.text for p in parts]),
+    )
+
+
+def merge_text_reports(reports: list[TextReport | None]) -> TextReport | None:
+    """The segments' text counts added up (text seen across a cut counts once per segment)."""
+    texts = [t for t in reports if t is not None]
+    if not texts:
+        return None
+    return TextReport(
+        mode=texts[0].mode,
+        checked=all(t.checked for t in texts),
+        regions=[r for t in texts for r in t.regions],
+        on_people_found=sum(t.on_people_found for t in texts),
+        on_people_masked=sum(t.on_people_masked for t in texts),
+        on_people_left=sum(t.on_people_left for t in texts),
+        other_found=sum(t.other_found for t in texts),
+        other_masked=sum(t.other_masked for t in texts),
+        other_left=sum(t.other_left for t in texts),
+        redetected=sum(t.redetected for t in texts),
+        redetected_boxes=[b for t in texts for b in t.redetected_boxes],
+        rounds=max(t.rounds for t in texts),
     )
 
 
@@ -169,7 +191,12 @@ def _report(data: dict[str, Any]) -> Report:
         for key in ("redetected_boxes", "leaking_boxes"):
             check[key] = [tuple(box) for box in check.get(key, [])]
         values["check"] = Check(**check)
+    if values.get("text") is not None:
+        values["text"] = Report.from_dict({**_EMPTY, "text": values["text"]}).text
     return Report(**values)
+
+
+_EMPTY: dict[str, Any] = {"source": None, "output": None, "width": 0, "height": 0}
 
 
 def _tuples(face: dict[str, Any]) -> dict[str, Any]:

@@ -75,11 +75,12 @@ class PPOCRText:
             return min(self.MIN_SIDE / longest, self.MAX_UPSCALE)
         return min(1.0, self.MAX_SIDE / longest)
 
-    def detect(self, image: Image) -> Detections:
+    def detect(self, image: Image, scale: float | None = None) -> Detections:
+        """Text regions in `image`, fed to the network at `scale` (default: `scale_for` its size)."""
         h, w = image.shape[:2]
         if h < 4 or w < 4:
             return Detections.empty()
-        scale = self.scale_for(w, h)
+        scale = self.scale_for(w, h) if scale is None else scale
         nw = max(32, int(round(w * scale / 32)) * 32)
         nh = max(32, int(round(h * scale / 32)) * 32)
         interp = cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA

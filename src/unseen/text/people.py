@@ -61,7 +61,7 @@ def search_crops(faces: Detections, image_shape: tuple[int, ...]) -> list[tuple[
     if len(faces) == 0:
         return []
     boxes = [tuple(float(v) for v in box) for box in body_boxes(faces, image_shape, SEARCH_MARGIN)]
-    merged = _merge_overlapping([b for b in boxes if b[2] > b[0] and b[3] > b[1]])
+    merged = merge_boxes([b for b in boxes if b[2] > b[0] and b[3] > b[1]])
     crops = [(int(x1), int(y1), int(np.ceil(x2)), int(np.ceil(y2))) for x1, y1, x2, y2 in merged]
     area = sum((x2 - x1) * (y2 - y1) for x1, y1, x2, y2 in crops)
     if len(crops) > MAX_CROPS or area > 0.6 * width * height:
@@ -69,7 +69,7 @@ def search_crops(faces: Detections, image_shape: tuple[int, ...]) -> list[tuple[
     return crops
 
 
-def _merge_overlapping(
+def merge_boxes(
     boxes: list[tuple[float, ...]],
 ) -> list[tuple[float, ...]]:
     """Union boxes that overlap until none do: one crop per group of neighbouring bodies."""

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from unseen.errors import MissingExtra
 from unseen.settings import Settings, TextMode
 from unseen.text.model import DISTRIBUTION, EXTRA, TextDetector, merge_text, text_available
-from unseen.text.people import on_people, search_crops
+from unseen.text.people import merge_boxes, on_people, search_crops
 from unseen.types import Detections, FloatArray, Image, TextRecord, TextReport
 
 MAX_ROUNDS = 3  # checks after masking, as for faces
@@ -28,6 +28,12 @@ FACE_TARGET = 240.0  # a body crop is enlarged until its faces are this tall: a 
 MAX_CROP_SCALE = 4.0
 WHOLE_SIDE = 1600  # `all` looks at the whole image with its longer side at least this long
 PIXEL_BUDGET = 3_000_000  # network pixels an image's crops may cost together; scales shrink past it
+# True: the check looks only around what masking changed. Off: measured on 3 labelled photos
+# (bench/profile_text.py) it fed as many network pixels (windows merge, and they find edges at
+# their borders: more rounds) and refused 1 of 3 photos the whole look passes
+RECHECK = False
+RECHECK_CONTEXT = 1.0  # around a changed patch, this many of its shorter side: the letters' context
+RECHECK_MIN = 24  # and at least this many pixels
 
 
 def find_text(image: Image, faces: Detections, mode: TextMode, detector: TextDetector) -> Detections:
@@ -36,18 +42,68 @@ def find_text(image: Image, faces: Detections, mode: TextMode, detector: TextDet
     Bodies are searched as crops enlarged by their faces' size, so a badge below a small face
     is found; `off` still looks, to say how many were left.
     """
-    height, width = image.shape[:2]
-    crops = [(box, _face_scale(box, faces)) for box in search_crops(faces, image.shape)]
+    parts = []
+    for (x1, y1, x2, y2), scale in _crops(image.shape, faces, mode):
+        parts.append(_detect_scaled(image[y1:y2, x1:x2], scale, detector).shifted(x1, y1))
+    return merge_text(parts)
+
+
+def find_text_near(
+    image: Image, faces: Detections, mode: TextMode, detector: TextDetector, changed: BoolArray
+) -> Detections:
+    """`find_text` looking only around what masking `changed` (at the same scales): elsewhere
+    the pixels are those the first look saw, and the same detector sees the same in them."""
+    windows = _windows(changed)
+    parts = []
+    for (x1, y1, x2, y2), scale in _crops(image.shape, faces, mode) if windows else []:
+        # the network sees each window at the scale it saw the whole crop at: the detector
+        # rescales what it is given by its size, and it is not scale-invariant
+        inner = _inner_scale(detector, (x2 - x1) * max(1.0, scale), (y2 - y1) * max(1.0, scale), scale)
+        for wx1, wy1, wx2, wy2 in windows:
+            ix1, iy1, ix2, iy2 = max(x1, wx1), max(y1, wy1), min(x2, wx2), min(y2, wy2)
+            if ix2 - ix1 >= 4 and iy2 - iy1 >= 4:
+                window = image[iy1:iy2, ix1:ix2]
+                parts.append(_detect_scaled(window, scale, detector, inner).shifted(ix1, iy1))
+    return merge_text(parts)
+
+
+def _inner_scale(detector: TextDetector, width: float, height: float, scale: float) -> float | None:
+    """The scale the detector would feed an image of this size at (None: it does not say)."""
+    scale_for = getattr(detector, "scale_for", None)
+    if scale_for is None:
+        return None
+    size = (round(width), round(height)) if scale > 1.01 else (int(width), int(height))
+    return float(scale_for(*size))
+
+
+def _crops(
+    shape: tuple[int, ...], faces: Detections, mode: TextMode
+) -> list[tuple[tuple[int, int, int, int], float]]:
+    """The regions a mode searches, each with the scale it is searched at (within the budget)."""
+    height, width = shape[:2]
+    crops = [(box, _face_scale(box, faces)) for box in search_crops(faces, shape)]
     if mode is TextMode.ALL:
         whole = (0, 0, width, height)
         crops = [c for c in crops if c[0] != whole]
         crops.insert(0, (whole, min(3.0, max(1.0, WHOLE_SIDE / max(width, height)))))
     cost = sum((x2 - x1) * (y2 - y1) * s * s for (x1, y1, x2, y2), s in crops)
     shrink = min(1.0, float(np.sqrt(PIXEL_BUDGET / cost))) if cost else 1.0
-    parts = []
-    for (x1, y1, x2, y2), scale in crops:
-        parts.append(_detect_scaled(image[y1:y2, x1:x2], max(1.0, scale * shrink), detector).shifted(x1, y1))
-    return merge_text(parts)
+    return [(box, max(1.0, scale * shrink)) for box, scale in crops]
+
+
+def _windows(changed: BoolArray) -> list[tuple[int, int, int, int]]:
+    """Boxes around each changed patch, with context on every side, overlapping ones merged."""
+    if not changed.any():
+        return []
+    count, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
+    height, width = changed.shape
+    boxes: list[tuple[float, ...]] = []
+    for x, y, w, h, _area in stats[1:count]:
+        pad = max(RECHECK_MIN, RECHECK_CONTEXT * min(w, h))
+        boxes.append(
+            (max(0.0, x - pad), max(0.0, y - pad), min(width, x + w + pad), min(height, y + h + pad))
+        )
+    return [(int(a), int(b), int(np.ceil(c)), int(np.ceil(d))) for a, b, c, d in merge_boxes(boxes)]
 
 
 def _face_scale(crop: tuple[int, int, int, int], faces: Detections) -> float:
@@ -59,14 +115,21 @@ def _face_scale(crop: tuple[int, int, int, int], faces: Detections) -> float:
     return float(np.clip(FACE_TARGET / max(float(heights.max()), 1.0), 1.0, MAX_CROP_SCALE))
 
 
-def _detect_scaled(crop: Image, scale: float, detector: TextDetector) -> Detections:
-    """Detect in `crop` enlarged by `scale`; boxes in the crop's own pixels."""
+def _detect_scaled(
+    crop: Image, scale: float, detector: TextDetector, inner: float | None = None
+) -> Detections:
+    """Detect in `crop` enlarged by `scale` (then fed at `inner`, if given); boxes in the crop's
+    own pixels."""
+
+    def detect(image: Image) -> Detections:
+        return detector.detect(image) if inner is None else detector.detect(image, scale=inner)  # type: ignore[call-arg]
+
     if scale <= 1.01:
-        return detector.detect(crop)
+        return detect(crop)
     h, w = crop.shape[:2]
     size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
     enlarged: Image = np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_CUBIC), np.uint8)
-    found = detector.detect(enlarged)
+    found = detect(enlarged)
     factors = np.array([size[0] / w, size[1] / h] * 2, np.float32)
     return Detections(found.boxes / factors, found.scores, found.sources)
 
@@ -114,7 +177,11 @@ def protect_text(
     if settings.verify and mode is not TextMode.OFF:
         face_area = (masked != original).any(axis=2)
         for rounds in range(1, MAX_ROUNDS + 1):
-            again = find_text(out, faces, mode, detector)
+            if RECHECK:
+                changed = text_area(shape, boxes, grow) | face_area
+                again = find_text_near(out, faces, mode, detector, changed)
+            else:
+                again = find_text(out, faces, mode, detector)
             again = again[should_mask(again, faces, mode, shape)]
             left = again[_uncovered(again.boxes, text_area(shape, boxes, grow) | face_area)]
             if len(left) == 0:
@@ -250,3 +317,35 @@ def text_summary(report: TextReport | None) -> str | None:
 
 def _n(count: int) -> str:
     return f"{count} text region{'s' if count != 1 else ''}"
+
+
+def survey_text(image: Image, faces: Detections, detector: TextDetector | None = None) -> TextReport | None:
+    """What `unseen inspect` says about text: every region found, on people or elsewhere, none
+    masked (None: the text detector is not installed)."""
+    if detector is None:
+        if not text_available():
+            return None
+        from unseen.text.model import default_text_detector
+
+        detector = default_text_detector()
+    found = find_text(image, faces, TextMode.ALL, detector)
+    person = on_people(found, faces, image.shape)
+    nothing = np.zeros(len(found), bool)
+    report = _report(TextMode.OFF, found, person, nothing, [], Detections.empty(), 0)
+    report.mode = "inspect"
+    return report
+
+
+def busiest(reports: list[TextReport | None]) -> TextReport | None:
+    """Of the text surveys of a video's sampled frames, the one with the most text on people."""
+    found = [r for r in reports if r is not None]
+    if not found:
+        return None
+    return max(found, key=lambda r: (r.on_people_found, r.other_found))
+
+
+def inspect_summary(report: TextReport | None) -> str:
+    """The inspect line's words for text."""
+    if report is None:
+        return ""
+    return f"; {_n(report.on_people_found)} on people and {report.other_found} elsewhere"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av.error
 import numpy as np
@@ -23,10 +25,14 @@ from unseen.media.video_io import open_input, reason, upright
 from unseen.redact.masks import head_boxes
 from unseen.settings import Settings
 from unseen.tempfiles import output_temp
-from unseen.types import Check, Detections, Finding, MaskStyle, Report, Verdict
+from unseen.types import Check, Detections, Finding, Image, MaskStyle, Report, Verdict
 from unseen.verify.verifier import Verifier
 from unseen.video.painting import Masks, coverage_note
 from unseen.video.pipeline import Job, Progress
+from unseen.video.text_masks import text_every, video_text
+
+if TYPE_CHECKING:
+    from unseen.text import TextDetector
 
 SHOWN = 5  # findings named in a message; the report holds all
 
@@ -40,6 +46,7 @@ def anonymize_video(
     edits: Edits | None = None,
     span: Span | None = None,
     verifier: Verifier | None = None,
+    text_detector: TextDetector | None = None,
 ) -> Report:
     """Write `dst`: `src` with every face masked, audio copied as is, nothing identifying kept.
 
@@ -49,7 +56,8 @@ def anonymize_video(
     `detector` defaults to the photo detector's factory; `verifier` attacks the checked frames
     (default: the verify package's). With a `span` only that stretch is written, video only,
     timestamps as in the input: a segment for `unseen.media.segments` to join; frame numbers
-    in the report stay those of the whole clip.
+    in the report stay those of the whole clip. Text is masked as `settings.text` says
+    (`text_detector` defaults to the text package's).
     """
     started = time.perf_counter()
     src, dst = Path(src), Path(dst)
@@ -65,6 +73,8 @@ def anonymize_video(
     try:
         with open_input(src) as source:
             job = Job(source, src, settings, _detector(detector, settings), edits, span, verifier, progress)
+            every = text_every(job.fps, job.tracker.backfill, job.check_every)
+            job.text = video_text(settings, every, span.first if span else 0, text_detector)
             job.run(tmp)
         report = _report(job)
         assert report.check is not None
@@ -77,6 +87,11 @@ def anonymize_video(
         if report.check.findings and not settings.force:
             report.verdict = Verdict.REFUSED.value
             raise VerificationFailed(f"{src}: {refusal(report.check.findings)}", report)
+        if job.text is not None and (text_refused := job.text.refusal()):
+            if not settings.force:
+                report.verdict = Verdict.REFUSED.value
+                raise VerificationFailed(f"{src}: {text_refused}", report)
+            report.verdict = Verdict.UNVERIFIED.value
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; the output is an ordinary file, meant to be shared
         os.replace(tmp, dst)
     except BaseException:
@@ -132,7 +147,7 @@ def _report(job: Job) -> Report:
             face.first = max(face.first, job.start_index)
         if face.last is not None:
             face.last = min(face.last, last_frame)
-    clean = not check.findings
+    clean = not check.findings and not (job.text is not None and job.text.failures)
     verdict = Verdict.VERIFIED if settings.verify and clean else Verdict.UNVERIFIED
     assert job.painter is not None
     coverage = job.painter.coverage()
@@ -159,7 +174,8 @@ def _report(job: Job) -> Report:
         check=check,
         coverage=coverage,
         notes=notes,
-        stages=job.stages(),
+        stages=job.stages() | ({"text": round(job.text.seconds, 3)} if job.text is not None else {}),
+        text=job.text.report() if job.text is not None else None,
     )
 
 
@@ -178,9 +194,15 @@ def plan_masks(
     return job.plan
 
 
-def inspect_video(src: Path, detector: Detector, samples: int = 10) -> tuple[Detections, list[str], int, int]:
+def inspect_video(
+    src: Path,
+    detector: Detector,
+    samples: int = 10,
+    look: Callable[[Image, Detections], None] | None = None,
+) -> tuple[Detections, list[str], int, int]:
     """The faces of the busiest of `samples` frames spread over the clip, the identifying
-    metadata and extra tracks present, and the picture size (upright). Nothing is written."""
+    metadata and extra tracks present, and the picture size (upright). Nothing is written.
+    `look(frame, faces)` is called on each sampled frame (the text survey)."""
     container = open_input(Path(src))
     try:
         video = streams.main_video(container)
@@ -196,6 +218,8 @@ def inspect_video(src: Path, detector: Detector, samples: int = 10) -> tuple[Det
                 pixels = upright(frame)
                 height, width = pixels.shape[:2]
                 found_here = detector.detect(pixels)
+                if look is not None:
+                    look(pixels, found_here)
                 most = found_here if len(found_here) > len(most) else most
             if index >= step * samples:
                 break

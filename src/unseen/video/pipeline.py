@@ -35,6 +35,7 @@ from unseen.types import Detections, FaceRecord, Image
 from unseen.verify.verifier import Verifier
 from unseen.video.checks import CHECKS_PER_SECOND, Checks
 from unseen.video.painting import Masks, Painter
+from unseen.video.text_masks import VideoText
 
 Progress = Callable[[int, int | None], None]
 SMALL_FACE_PX = 32.0  # faces first seen smaller than this are back-filled over the slowest cadence
@@ -111,6 +112,7 @@ class Job:
         self.range_records: dict[int, FaceRecord] = {}
         self.width = self.height = 0  # upright
         self.seconds: defaultdict[str, float] = defaultdict(float)  # this thread's stages
+        self.text: VideoText | None = None  # text masks (--text), set by anonymize_video
 
     def stages(self) -> dict[str, float]:
         """Seconds spent in each stage: this thread's, the detection and check threads'."""
@@ -280,6 +282,8 @@ class Job:
         assert picture.index == at and self.painter is not None
         masks = self.masks_at(at)
         masked, area = self.painter.paint(picture.upright(), masks, with_area=True)
+        if self.text is not None:
+            masked = self.text.check(picture, masked, masks, self.buffer, self.masks_at)
         return picture.upright(), masked, masks, area
 
     def masks_at(self, index: int) -> Masks:
@@ -330,16 +334,23 @@ class Job:
             return
         assert self.encoder is not None
         pixels = None
+        text = None
+        if self.text is not None:
+            text = self.text.at(index, picture, masks, self.buffer, self.masks_at)
         clock = time.perf_counter()
-        if len(masks):
+        if len(masks) or text is not None:
             pixels = self.checks.cached(index, masks) if self.checks is not None else None
             areas = self.painter.areas(masks) if pixels is None else None
+            if areas is not None and text is not None:
+                areas = text.areas(areas, (self.height, self.width))
             # solid and noise go on the frame's own planes; a checked frame's pixels are reused
             if areas is not None and self.encoder.picture_yuv(picture.frame, *areas):
                 self.seconds["mask and encode"] += time.perf_counter() - clock
                 return
             if pixels is None:
                 pixels, _ = self.painter.paint(picture.upright(), masks)
+            if text is not None:
+                pixels = text.fill(pixels)
         elif self.checks is not None:
             self.checks.cached(index, masks)  # drop what a check of this frame kept
         self.seconds["mask"] += time.perf_counter() - clock

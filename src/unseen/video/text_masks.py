@@ -1,0 +1,420 @@
+"""Text in video frames: looked for at a cadence, held between looks, moved with the face it is on.
+
+The text detector looks at every `every`-th frame (about twice a second; on the bodies below the
+tracked faces for `people` and `off`, the whole frame too for `all`). A frame between two looks
+gets the regions of both: the earlier held, the later back-filled, so text is masked from the
+first frame it is on. A region on a person rides with that person's face track (a name patch
+moves with its wearer); other text stays where it was seen, covering where it was at both looks.
+Checked frames are looked at again after masking: what the mode should mask and is still found
+is masked harder around that frame, and after MAX_ROUNDS the clip is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from unseen.errors import MissingExtra
+from unseen.settings import Settings, TextMode
+from unseen.text import protect
+from unseen.text.model import DISTRIBUTION, EXTRA, TextDetector, text_available
+from unseen.text.people import body_boxes, on_people
+from unseen.text.protect import (
+    GROW_STEP,
+    MAX_ROUNDS,
+    _uncovered,
+    fill_text,
+    find_text,
+    find_text_near,
+    should_mask,
+    text_area,
+)
+from unseen.types import Detections, FloatArray, Image, TextRecord, TextReport
+from unseen.video.painting import Masks
+
+TEXT_PER_SECOND = 2.0  # looks a second; capped by the look-ahead so the next look is decoded
+SAME_TEXT_IOU = 0.3  # a region at a look is the one seen at the look before when they overlap this much
+REMEMBER_LOOKS = 3  # a region missing from this many looks in a row is a new one when seen again
+IN_FACE = 0.5  # a region this much inside a face box is under the head's mask already
+MOTION_PAD = 1.15  # regions between looks are masked this much larger: the wearer moves in between
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+class Buffered(Protocol):
+    """A frame waiting in the pipeline's look-ahead buffer."""
+
+    index: int
+
+    def upright(self) -> Image: ...
+
+
+@dataclass
+class Look:
+    """What the text detector found on one frame, each region tied to a face track or not."""
+
+    at: int
+    boxes: FloatArray  # regions the mode masks
+    tracks: list[int | None]  # the face track each is on (None: not on a person)
+    offsets: FloatArray  # each box relative to its face: (box - face corner) / face width
+    grow: FloatArray
+
+
+@dataclass
+class FrameText:
+    """The text masks of one frame."""
+
+    boxes: FloatArray
+    grow: FloatArray
+
+    def fill(self, pixels: Image) -> Image:
+        return fill_text(pixels, self.boxes, self.grow)
+
+    def areas(
+        self, areas: tuple[BoolArray, BoolArray | None], shape: tuple[int, int]
+    ) -> tuple[BoolArray, BoolArray | None]:
+        """The painter's (black, noise) areas with the text black on top."""
+        black = text_area(shape, self.boxes, self.grow)
+        noise = areas[1] & ~black if areas[1] is not None else None
+        return areas[0] | black, noise
+
+
+@dataclass
+class _Object:
+    """One piece of text followed over looks, for the report."""
+
+    record: TextRecord
+    track: int | None
+    box: FloatArray
+    offset: FloatArray  # the box relative to its face, when on one
+    last_look: int
+    first: int
+    last: int
+
+
+@dataclass
+class VideoText:
+    """The text of one clip (one job): looks, held masks, checks, and the counts for the report."""
+
+    mode: TextMode
+    detector: TextDetector
+    every: int
+    start: int
+    verify: bool
+    looks: dict[int, Look | None] = field(default_factory=dict)
+    extras: dict[int, Look] = field(default_factory=dict)  # what checks found, by checked frame
+    objects: list[_Object] = field(default_factory=list)
+    failures: list[tuple[int, tuple[int, int, int, int]]] = field(default_factory=list)
+    seconds: float = 0.0
+    rounds: int = 0
+    _look_number: int = 0
+
+    def at(
+        self,
+        index: int,
+        current: Buffered,
+        masks: Masks,
+        buffer: Sequence[Buffered],
+        masks_at: Callable[[int], Masks],
+        forget: bool = True,
+    ) -> FrameText | None:
+        """The text masks of frame `index` (None: none); looks at the frames it needs first."""
+        clock = time.perf_counter()
+        first = self.start + (index - self.start) // self.every * self.every
+        boxes: list[FloatArray] = []
+        grows: list[FloatArray] = []
+        for at in (first, first + self.every):
+            look = self._look(at, index, current, buffer, masks_at)
+            if look is not None and self.mode is not TextMode.OFF:
+                placed = _place(look, masks)
+                boxes.append(placed)
+                grows.append(look.grow * (1.0 if at == index else MOTION_PAD))
+        for at, extra in self.extras.items():
+            if abs(at - index) <= self.every:
+                boxes.append(_place(extra, masks))
+                grows.append(extra.grow)
+        if forget:  # the frame is written: looks before it are done with
+            self._forget(first)
+        self.seconds += time.perf_counter() - clock
+        if not boxes or not sum(len(b) for b in boxes):
+            return None
+        return FrameText(np.concatenate(boxes).astype(np.float32), np.concatenate(grows).astype(np.float32))
+
+    def check(
+        self,
+        picture: Buffered,
+        masked: Image,
+        masks: Masks,
+        buffer: Sequence[Buffered],
+        masks_at: Callable[[int], Masks],
+    ) -> Image:
+        """Frame `index` masked for its check: text masked, looked at again, masked harder until
+        the detector finds nothing the mode masks; what is still found after MAX_ROUNDS is kept
+        for the refusal."""
+        index, original = picture.index, picture.upright()
+        text = self.at(index, picture, masks, buffer, masks_at, forget=False)
+        out = text.fill(masked) if text is not None else masked
+        if not self.verify or self.mode is TextMode.OFF:
+            return out
+        clock = time.perf_counter()
+        faces = _faces(masks)
+        face_area = (masked != original).any(axis=2)
+        shape = original.shape
+        for round_ in range(1, MAX_ROUNDS + 1):
+            self.rounds = max(self.rounds, round_)
+            under = face_area.copy()
+            if text is not None:
+                under |= text_area(shape, text.boxes, text.grow)
+            if index in self.extras:
+                extra = self.extras[index]
+                under |= text_area(shape, extra.boxes, extra.grow)
+            # elsewhere the frame is as the look saw it; the look was not on this frame itself
+            # (it was held or back-filled here), so a frame between looks is looked at whole
+            if protect.RECHECK and (index in self.looks or round_ > 1):
+                again = find_text_near(out, faces, self.mode, self.detector, under)
+            else:
+                again = find_text(out, faces, self.mode, self.detector)
+            again = again[should_mask(again, faces, self.mode, shape)]
+            left = again[_uncovered(again.boxes, under)]
+            if len(left) == 0:
+                break
+            if round_ == MAX_ROUNDS:
+                self.failures += [(index, _box(b)) for b in left.boxes]
+                break
+            self._add_extra(index, left, faces, masks, GROW_STEP**round_)
+            self._count(index, left, on_people(left, faces, shape), np.ones(len(left), bool), masks)
+            extra = self.extras[index]
+            out = fill_text(out, _place(extra, masks), extra.grow)
+        self.seconds += time.perf_counter() - clock
+        return out
+
+    def report(self) -> TextReport:
+        """Counts over the text followed through the clip: each piece once, however many frames."""
+        regions = [o.record for o in self.objects]
+        people = [r for r in regions if r.on_person]
+        others = [r for r in regions if not r.on_person]
+        return TextReport(
+            mode=self.mode.value,
+            regions=regions,
+            on_people_found=len(people),
+            on_people_masked=sum(r.masked for r in people),
+            on_people_left=sum(not r.masked for r in people),
+            other_found=len(others),
+            other_masked=sum(r.masked for r in others),
+            other_left=sum(not r.masked for r in others),
+            redetected=len(self.failures),
+            redetected_boxes=[b for _, b in self.failures],
+            rounds=self.rounds,
+        )
+
+    def refusal(self) -> str | None:
+        """Why the clip is refused for its text (None: it is not)."""
+        if not self.failures:
+            return None
+        where = ", ".join(f"frame {f} at ({b[0]},{b[1]})-({b[2]},{b[3]})" for f, b in self.failures[:5])
+        return (
+            f"verification still finds {len(self.failures)} unmasked text region(s) the --text "
+            f"{self.mode.value} mode masks after {MAX_ROUNDS} rounds: {where}; nothing written "
+            "(--force writes it marked unverified)"
+        )
+
+    def _look(
+        self,
+        at: int,
+        index: int,
+        current: Buffered,
+        buffer: Sequence[Buffered],
+        masks_at: Callable[[int], Masks],
+    ) -> Look | None:
+        if at in self.looks:
+            return self.looks[at]
+        pixels = current.upright() if at == index else _buffered(buffer, at)
+        if pixels is None:
+            return None  # past the clip's end, or already gone: nothing to hold from there
+        masks = masks_at(at)
+        faces = _faces(masks)
+        found = find_text(pixels, faces, self.mode, self.detector)
+        found = found[~_in_faces(found.boxes, faces.boxes)]
+        shape = pixels.shape
+        person = on_people(found, faces, shape)
+        chosen = should_mask(found, faces, self.mode, shape)
+        self._count(at, found, person, chosen, masks)
+        look = _tie(at, found[chosen], faces, masks, np.ones(int(chosen.sum()), np.float32))
+        self.looks[at] = look
+        return look
+
+    def _add_extra(self, index: int, left: Detections, faces: Detections, masks: Masks, grow: float) -> None:
+        add = _tie(index, left, faces, masks, np.full(len(left), grow, np.float32))
+        old = self.extras.get(index)
+        if old is not None:
+            add = Look(
+                index,
+                np.concatenate([old.boxes, add.boxes]),
+                [*old.tracks, *add.tracks],
+                np.concatenate([old.offsets, add.offsets]),
+                np.concatenate([old.grow * GROW_STEP, add.grow]),
+            )
+        self.extras[index] = add
+
+    def _count(self, at: int, found: Detections, person: BoolArray, chosen: BoolArray, masks: Masks) -> None:
+        """Follow each region from look to look: one record per piece of text."""
+        self._look_number += 1
+        tie = _tie(at, found, _faces(masks), masks, np.ones(len(found), np.float32))
+        for i, box in enumerate(found.boxes):
+            match = self._match(box, tie.tracks[i], tie.offsets[i])
+            if match is None:
+                record = TextRecord(
+                    _box(box), round(float(found.scores[i]), 3), bool(person[i]), bool(chosen[i])
+                )
+                self.objects.append(
+                    _Object(
+                        record, tie.tracks[i], box.copy(), tie.offsets[i].copy(), self._look_number, at, at
+                    )
+                )
+                continue
+            match.record.on_person |= bool(person[i])
+            match.record.masked |= bool(chosen[i])
+            match.box, match.offset, match.last_look = box.copy(), tie.offsets[i].copy(), self._look_number
+            match.first, match.last = min(match.first, at), max(match.last, at)
+
+    def _match(self, box: FloatArray, track: int | None, offset: FloatArray) -> _Object | None:
+        best, best_iou = None, SAME_TEXT_IOU
+        for obj in self.objects:
+            if self._look_number - obj.last_look > REMEMBER_LOOKS:
+                continue
+            # on the same wearer, compared where it sits on them: the wearer moved in between
+            same = track is not None and obj.track == track
+            overlap = _iou(offset, obj.offset) if same else _iou(box, obj.box)
+            if overlap > best_iou:
+                best, best_iou = obj, overlap
+        return best
+
+    def _forget(self, first: int) -> None:
+        for at in [a for a in self.looks if a < first]:
+            del self.looks[at]
+        for at in [a for a in self.extras if a < first - self.every]:
+            del self.extras[at]
+
+
+def video_text(
+    settings: Settings, every: int, start: int, detector: TextDetector | None = None
+) -> VideoText | None:
+    """The clip's text step for `settings.text` (None: off and no text detector installed).
+
+    Raises MissingExtra when a mode that masks text is asked for without the text detector.
+    """
+    if detector is None:
+        if not text_available():
+            if settings.text is TextMode.OFF:
+                return None
+            raise MissingExtra(DISTRIBUTION, EXTRA)
+        from unseen.text.model import default_text_detector
+
+        detector = default_text_detector()
+    return VideoText(settings.text, detector, max(1, every), start, settings.verify)
+
+
+def text_every(fps: float, reach: int, check_every: int = 0) -> int:
+    """Frames between looks: about TEXT_PER_SECOND a second, never past the look-ahead (the next
+    look's frame must be decoded when a frame before it is masked), and a divisor of the checks'
+    spacing when one is near: a checked frame is then a looked-at one, re-checked around its masks."""
+    most = int(max(1, min(round(fps / TEXT_PER_SECOND), reach)))
+    divisors = [d for d in range(most, 0, -1) if check_every and check_every % d == 0]
+    return divisors[0] if divisors and divisors[0] * 2 > most else most
+
+
+def _faces(masks: Masks) -> Detections:
+    """The faces of a frame's masks without the tracker's doubt: where the bodies are."""
+    if not len(masks):
+        return Detections.empty()
+    return Detections(masks.cores.astype(np.float32), masks.faces.scores)
+
+
+def _tracks(masks: Masks) -> list[int | None]:
+    """A key per face: its record, which a track keeps for its life (ids are given at the end)."""
+    return [id(r) if r is not None else None for r in masks.records]
+
+
+def _tie(at: int, found: Detections, faces: Detections, masks: Masks, grow: FloatArray) -> Look:
+    """Each region tied to the face whose body it is on (the nearest), with its offset."""
+    offsets = np.zeros((len(found), 4), np.float32)
+    tracks: list[int | None] = [None] * len(found)
+    if len(found) and len(faces):
+        bodies = body_boxes(faces, (10**9, 10**9))
+        ids = _tracks(masks)
+        cx = (found.boxes[:, 0] + found.boxes[:, 2]) / 2
+        cy = (found.boxes[:, 1] + found.boxes[:, 3]) / 2
+        fcx = (faces.boxes[:, 0] + faces.boxes[:, 2]) / 2
+        for i in range(len(found)):
+            inside = (
+                (bodies[:, 0] <= cx[i])
+                & (cx[i] <= bodies[:, 2])
+                & (bodies[:, 1] <= cy[i])
+                & (cy[i] <= bodies[:, 3])
+            )
+            if not inside.any():
+                continue
+            j = int(np.argmin(np.where(inside, np.abs(fcx - cx[i]), np.inf)))
+            if ids[j] is None:
+                continue
+            face = faces.boxes[j]
+            tracks[i] = ids[j]
+            offsets[i] = (found.boxes[i] - np.tile(face[:2], 2)) / max(float(face[2] - face[0]), 1.0)
+    return Look(at, found.boxes.astype(np.float32), tracks, offsets, grow.astype(np.float32))
+
+
+def _place(look: Look, masks: Masks) -> FloatArray:
+    """The look's regions on a frame with `masks`: those on a person moved with its face."""
+    boxes = look.boxes.copy()
+    if not len(boxes) or not len(masks):
+        return boxes
+    where = {t: i for i, t in enumerate(_tracks(masks)) if t is not None}
+    for i, track in enumerate(look.tracks):
+        if track is None or track not in where:
+            continue
+        face = masks.cores[where[track]]
+        boxes[i] = np.tile(face[:2], 2) + look.offsets[i] * max(float(face[2] - face[0]), 1.0)
+    return boxes
+
+
+def _in_faces(boxes: FloatArray, faces: FloatArray) -> BoolArray:
+    """Regions mostly inside a face: the head's own mask destroys them (a face itself can look
+    like text to the detector)."""
+    if not len(boxes) or not len(faces):
+        return np.zeros(len(boxes), bool)
+    w = np.minimum(boxes[:, None, 2], faces[None, :, 2]) - np.maximum(boxes[:, None, 0], faces[None, :, 0])
+    h = np.minimum(boxes[:, None, 3], faces[None, :, 3]) - np.maximum(boxes[:, None, 1], faces[None, :, 1])
+    inter = w.clip(0) * h.clip(0)
+    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
+    return np.asarray((inter / area[:, None] >= IN_FACE).any(axis=1))
+
+
+def _buffered(buffer: Sequence[Buffered], at: int) -> Image | None:
+    if not buffer:
+        return None
+    position = at - buffer[0].index
+    if not 0 <= position < len(buffer):
+        return None
+    picture = buffer[position]
+    return picture.upright() if picture.index == at else None
+
+
+def _iou(a: FloatArray, b: FloatArray) -> float:
+    w = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
+    h = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
+    inter = w * h
+    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _box(b: FloatArray) -> tuple[int, int, int, int]:
+    x1, y1, x2, y2 = (int(v) for v in np.round(b))
+    return x1, y1, x2, y2
+
+
+__all__ = ["FrameText", "VideoText", "text_every", "video_text"]
