@@ -104,7 +104,9 @@ def test_a_killed_batch_resumes_with_every_file_done_once(tmp_path: Path) -> Non
     assert 4 <= len(done_before) < 30
     (out / "d0" / ".unseen-tmp-killed.jpg").write_bytes(b"\xff\xd8\xff half a face")  # a worker's leftover
 
-    resumed = subprocess.run([*command, "--resume"], capture_output=True, timeout=120)
+    resumed = subprocess.run(
+        [*command, "--resume"], capture_output=True, timeout=300
+    )  # 26 photos with the real detector: minutes at load 14
 
     assert resumed.returncode == 0, resumed.stderr.decode()
     after = rows(out)

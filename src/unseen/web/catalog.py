@@ -27,13 +27,14 @@ from unseen.detect.base import iou_matrix
 from unseen.edits import REMOVED_IOU, Box, Edits, sidecar_for
 from unseen.errors import UnreadableInput, UnseenError
 from unseen.media.image import load_image
-from unseen.media.registry import identify
-from unseen.names import NamePolicy, candidate_names
+from unseen.media.registry import MediaType, identify
+from unseen.names import NamePolicy, candidate_names, public_folders
 from unseen.pipeline import default_output, find_faces
 from unseen.redact import head_boxes
 from unseen.redact.masks import BOTTOM, SIDE, TOP
 from unseen.settings import Settings
 from unseen.types import Detections, FaceRecord, FloatArray, Image, MaskShape
+from unseen.web.desk_text import covered, report_text_and_findings
 from unseen.web.frames import VideoFrames
 
 if TYPE_CHECKING:
@@ -63,11 +64,17 @@ class Item:
     version: int = 0  # bumped on every edit, so the browser asks for a fresh preview
     exported_version: int | None = None  # the version this session's export wrote
     tracks: list[dict[str, Any]] = field(default_factory=list)  # video: face tracks of the last run
+    text_left: list[dict[str, Any]] = field(default_factory=list)  # text the last run left: {box, on_person}
+    text_masked: list[list[float]] = field(
+        default_factory=list
+    )  # text boxes it masked: previews mask them too
+    findings: list[dict[str, Any]] = field(default_factory=list)  # a refused clip: what was found, by frame
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    edits_at: Path | None = None  # the desk keeps edits in its own private folder, removed on close
 
     @property
     def sidecar(self) -> Path:
-        return sidecar_for(self.output)
+        return self.edits_at if self.edits_at is not None else sidecar_for(self.output)
 
     def output_is_current(self) -> bool:
         """The output on disk already reflects the saved edits (it was written after them)."""
@@ -158,7 +165,6 @@ class Catalog:
         with item.lock:
             if item.edits_error is not None:
                 raise UnreadableInput(item.edits_error)
-            item.sidecar.parent.mkdir(parents=True, exist_ok=True)
             edits.save(item.sidecar)
             item.edits = edits
             item.version += 1
@@ -183,6 +189,20 @@ class Catalog:
         out += self.mask_entries("added", edits.added, [None] * len(edits.added), item)
         out += self.mask_entries("removed", edits.removed, [None] * len(edits.removed), item)
         return out
+
+    def added_mask_boxes(self, item: Item) -> list[list[float]]:
+        """The regions the person's added masks cover on every frame (their head boxes)."""
+        if not item.width or not item.height:
+            return []
+        return [
+            entry["mask_box"]
+            for entry in self.mask_entries("added", item.edits.added, [None] * len(item.edits.added), item)
+        ]
+
+    def text_left(self, item: Item) -> list[dict[str, Any]]:
+        """Text the last run left unmasked that no mask the person added covers yet."""
+        masks = self.added_mask_boxes(item)
+        return [region for region in item.text_left if not covered(region["box"], masks)]
 
     def mask_entries(
         self, kind: str, boxes: FloatArray | list[Box], scores: list[float | None], item: Item
@@ -294,9 +314,9 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _walk(folder: Path, out: Path, skipped: list[str], names: NamePolicy = NamePolicy.NEUTRAL) -> list[Item]:
     """Every photo and video in the folder (by content), sorted; outputs mirror its layout in `out`,
-    named as `unseen batch` names them (a name that shows a time becomes photo, photo-2, ...)."""
-    items: list[Item] = []
-    taken: set[str] = set()
+    named as `unseen batch` names them (a file or folder name that shows a time becomes photo,
+    photo-2, ... or folder, folder-2, ...)."""
+    found: list[tuple[Path, Path, MediaType]] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
@@ -305,20 +325,24 @@ def _walk(folder: Path, out: Path, skipped: list[str], names: NamePolicy = NameP
                 continue
             rel = path.relative_to(folder)
             try:
-                media = identify(path)
+                found.append((path, rel, identify(path)))
             except UnseenError:
                 skipped.append(rel.as_posix())
-                continue
-            out_name = next(
-                n
-                for n in candidate_names(name, media.kind.value, media.suffix, names)
-                if (rel.parent / n).as_posix().casefold() not in taken
-            )
-            taken.add((rel.parent / out_name).as_posix().casefold())
-            target = out / rel.parent / out_name
-            items.append(
-                Item(id=len(items), source=path, output=target, name=rel.as_posix(), kind=media.kind.value)
-            )
+    folders = public_folders((rel.parent.as_posix() for _, rel, _ in found), names)
+    items: list[Item] = []
+    taken: set[str] = set()
+    for path, rel, media in found:
+        parent = folders[rel.parent.as_posix() if rel.parent != Path(".") else ""]
+        out_name = next(
+            n
+            for n in candidate_names(path.name, media.kind.value, media.suffix, names)
+            if f"{parent}/{n}".casefold() not in taken
+        )
+        taken.add(f"{parent}/{out_name}".casefold())
+        target = out / parent / out_name
+        items.append(
+            Item(id=len(items), source=path, output=target, name=rel.as_posix(), kind=media.kind.value)
+        )
     return items
 
 
@@ -357,6 +381,7 @@ def _from_manifest(folder: Path, out: Path, skipped: list[str]) -> list[Item] | 
         item.face_count = faces if isinstance(faces, int) else None
         if kind == "video":  # a refused run's report names its tracks too
             item.tracks = tracks_from(_report_faces(report))
+        item.text_left, item.text_masked, item.findings = report_text_and_findings(report)
         items.append(item)
     return items
 

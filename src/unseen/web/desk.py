@@ -36,38 +36,20 @@ from unseen.web.desk_export import (
 from unseen.web.desk_files import DeskSpace, UploadError, safe_relative
 from unseen.web.desk_queue import DONE, SKIPPED, Entry, WorkQueue
 from unseen.web.export import Exporter
-from unseen.web.server import HEADERS, MAX_BODY, Handler, ReviewServer
+from unseen.web.server import HEADERS, MAX_BODY, Handler, ReviewServer, choose_language
+from unseen.web.server import LANGUAGES as LANGUAGES  # the desk speaks what the editor speaks
 
 if TYPE_CHECKING:
+    from unseen.text import TextDetector
     from unseen.verify import Verifier
 
-LANGUAGES = ("en", "ru", "uk", "be")
 DESK_STATIC = {
     "desk.js": "text/javascript; charset=utf-8",
     "desk.css": "text/css; charset=utf-8",
-    **{f"locales/{lang}.json": "application/json" for lang in LANGUAGES},
 }
 MAX_UPLOAD = 64 * 1024**3  # one file; far past a phone's longest video, short of filling a disk by mistake
 NAME_HEADER = "X-Unseen-Name"
-BACK_LINK = '<a id="desk-link" href="/?token={token}">&larr; unseen desk</a>'
-
-
-def choose_language(header: str | None) -> str:
-    """The first language of Accept-Language the desk speaks, by the browser's own order; else English."""
-    wanted: list[tuple[float, int, str]] = []
-    for index, part in enumerate((header or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        wanted.append((-quality, index, tag.split("-")[0].lower()))
-    for _, _, base in sorted(wanted):
-        if base in LANGUAGES:
-            return base
-    return "en"
+BACK_LINK = '<a id="desk-link" href="/?token={token}" data-i18n="editor.back_to_desk">&larr; unseen desk</a>'
 
 
 class DeskExporter(Exporter):
@@ -122,12 +104,13 @@ class DeskServer(ReviewServer):
         detector: Detector | None = None,
         verifier: Verifier | None = None,
         port: int = 0,
+        text_detector: TextDetector | None = None,
     ) -> None:
         settings = settings or Settings()
         super().__init__(Catalog(space.inputs, space.outputs, settings, detector, verifier), port)
         self.RequestHandlerClass = DeskHandler
         self.space = space
-        self.queue = WorkQueue(self.catalog, settings, detector, verifier)
+        self.queue = WorkQueue(self.catalog, settings, detector, verifier, text_detector)
         self.exporter = DeskExporter(self.catalog, self.queue)
         self.origins = {f"http://{host}" for host in self.hosts}
         self.seen = time.monotonic()  # the last request from a page
@@ -157,7 +140,8 @@ class DeskServer(ReviewServer):
                 return self.queue.add(gone, length, SKIPPED)
         output = default_output(path, suffix, self.space.output_folder(number))
         with self._add_lock:
-            item = Item(id=len(self.catalog.items), source=path, output=output, name=rel, kind=kind)
+            item = Item(id=len(self.catalog.items), source=path, output=output, name=rel, kind=kind,
+                        edits_at=self.space.root / "edits" / f"{number}.json")  # fmt: skip
             self.catalog.items.append(item)
             return self.queue.add(item, length, state)
 
@@ -247,8 +231,7 @@ class DeskHandler(Handler):
 
     def _review_page(self) -> None:
         """The review editor over the desk's items, with a way back to the desk."""
-        html = resources.files("unseen.web").joinpath("static", "index.html").read_text()
-        html = html.replace("{{TOKEN}}", self.server.token)
+        html = self._editor_html()
         html = html.replace("<header>", "<header>" + BACK_LINK.format(token=self.server.token), 1)
         self._send(200, html.encode(), "text/html; charset=utf-8")
 

@@ -24,10 +24,12 @@ from unseen.errors import (
     VerificationFailed,
 )
 from unseen.settings import Settings
-from unseen.types import Report
+from unseen.types import FindingKind, Report
 from unseen.web.catalog import Catalog, Item
+from unseen.web.desk_text import regions_left, text_counts, when
 
 if TYPE_CHECKING:
+    from unseen.text import TextDetector
     from unseen.verify import Verifier
 
 WAITING, WORKING, DONE, REFUSED, FAILED, SKIPPED = (
@@ -62,6 +64,7 @@ class Entry:
     error: str | None = None  # a kind the page names: unreadable, unsupported, too_large, output, other
     detail: str | None = None  # the error's own words, folder names removed
     done_version: int | None = None  # the edits version the written output holds
+    text: dict[str, Any] | None = None  # text on people and elsewhere: found, masked, left
 
     def as_dict(self) -> dict[str, Any]:
         item = self.item
@@ -84,6 +87,7 @@ class Entry:
             "output": item.output.name if self.state == DONE else None,
             "version": item.version,
             "changed": changed,
+            "text": self.text,
         }
 
 
@@ -96,9 +100,11 @@ class WorkQueue:
         settings: Settings,
         detector: Detector | None = None,
         verifier: Verifier | None = None,
+        text_detector: TextDetector | None = None,
     ) -> None:
         self.catalog, self.settings = catalog, settings
         self.detector, self.verifier = detector, verifier
+        self.text_detector = text_detector  # None: the installed one, when the text mode needs it
         self.entries: list[Entry] = []
         self._lock = threading.Condition()
         self._stopping = False
@@ -207,6 +213,7 @@ class WorkQueue:
                 verifier=self.verifier,
                 edits=edits,
                 progress=self._progress(entry),
+                text_detector=self.text_detector,
             )
         except Stopped:
             raise
@@ -215,13 +222,16 @@ class WorkQueue:
             item.verdict = "refused"
             if refused is not None and item.kind == "video" and not item.tracks:
                 self.catalog.take_report(item, refused.faces)  # what to correct, though nothing was written
+            fps = self._fps(item) if refused is not None and item.kind == "video" else None
+            self._take_text_and_findings(item, refused)
             outcome = {
                 "state": REFUSED,
                 "verdict": "refused",
                 "faces": refused.face_count if refused else None,
                 "metadata": list(refused.metadata_removed) if refused else [],
-                "reasons": reasons(refused),
+                "reasons": reasons(refused, fps),
                 "detail": _short(str(error), item),
+                "text": self._text(item, refused),
             }
         except (UnseenError, OSError) as error:
             item.verdict = "error"
@@ -230,7 +240,9 @@ class WorkQueue:
             item.verdict, item.face_count, item.exported_version = report.verdict, report.face_count, version
             if item.kind == "video":
                 self.catalog.take_report(item, report.faces)
+            self._take_text_and_findings(item, report)
             outcome = {
+                "text": self._text(item, report),
                 "state": DONE,
                 "verdict": report.verdict,
                 "faces": report.face_count,
@@ -246,6 +258,30 @@ class WorkQueue:
             entry.frames, entry.seconds_left = None, None
             entry.seconds = time.monotonic() - (entry.started or time.monotonic())
 
+    def _fps(self, item: Item) -> float | None:
+        """The clip's frame rate, to put a time next to a frame number; None when it cannot be read."""
+        try:
+            return self.catalog.video_size(item)[3] or None
+        except UnseenError:
+            return None
+
+    def _take_text_and_findings(self, item: Item, report: Report | None) -> None:
+        """What the editor shows of this run: text it left, and a refused clip's frames."""
+        with item.lock:
+            item.text_left = regions_left(report.text if report is not None else None)
+            masked = regions_left(report.text if report is not None else None, masked=True)
+            item.text_masked = [region["box"] for region in masked]
+            check = report.check if report is not None else None
+            item.findings = [
+                {"frame": f.frame, "box": list(f.box), "kind": f.kind.value}
+                for f in (check.findings if check else [])
+            ]
+        if report is not None and report.width and not item.width:
+            item.width, item.height = report.width, report.height
+
+    def _text(self, item: Item, report: Report | None) -> dict[str, Any] | None:
+        return text_counts(report.text if report is not None else None, self.catalog.added_mask_boxes(item))
+
 
 def where(box: tuple[int, int, int, int] | list[int], width: int, height: int) -> str:
     """A place in words a page can translate: top-left, middle-centre, bottom-right..."""
@@ -256,8 +292,8 @@ def where(box: tuple[int, int, int, int] | list[int], width: int, height: int) -
     return f"{row}-{col}"
 
 
-def reasons(report: Report | None) -> list[dict[str, Any]]:
-    """Why verification refused, by kind and place: what the person should look at."""
+def reasons(report: Report | None, fps: float | None = None) -> list[dict[str, Any]]:
+    """Why verification refused, by kind and place (and for a clip, when): what to look at."""
     if report is None or report.check is None:
         return [{"kind": "unknown"}]
     check, size = report.check, (report.width, report.height)
@@ -268,6 +304,16 @@ def reasons(report: Report | None) -> list[dict[str, Any]]:
             found.append({"kind": kind, "count": len(boxes), "places": places})
     if check.redetected and not check.redetected_boxes:
         found.append({"kind": "face_found", "count": check.redetected, "places": []})
+    for kind, finding in (("face_found", FindingKind.DETECTED), ("recognisable", FindingKind.RECOGNIZABLE)):
+        chosen = [f for f in check.findings if f.kind is finding]
+        if not chosen:
+            continue
+        reason = next((r for r in found if r["kind"] == kind), None)
+        if reason is None:
+            places = sorted({where(f.box, *size) for f in chosen})
+            reason = {"kind": kind, "count": len(chosen), "places": places}
+            found.append(reason)
+        reason.update(when(chosen, fps))
     if check.metadata_left:
         found.append({"kind": "metadata", "labels": list(check.metadata_left)})
     return found or [{"kind": "unknown"}]

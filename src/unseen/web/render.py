@@ -73,7 +73,13 @@ class Renderer:
         if item.kind == "video":
             return self.masked_frame(item, 0)
         detections = item.edits.apply(self.catalog.detections(item))
-        return self._mask(self.catalog.pixels(item), detections, item.edits)
+        masked = self._mask(self.catalog.pixels(item), detections, item.edits)
+        if item.text_masked:  # the text the last run masked, masked here too as in its output
+            from unseen.text.protect import fill_text
+
+            boxes = np.asarray(item.text_masked, np.float32).reshape(-1, 4)
+            masked = fill_text(masked, boxes, np.ones(len(boxes), np.float32))
+        return masked
 
     def masked_frame(self, item: Item, index: int) -> Image:
         """Frame `index` of a video, masked: the output's frame, with the masks added since it was

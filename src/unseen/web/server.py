@@ -27,6 +27,7 @@ from unseen.settings import Settings
 from unseen.types import MaskStyle
 from unseen.web.catalog import Catalog, Item
 from unseen.web.corrections import edits_from
+from unseen.web.desk_text import when
 from unseen.web.export import Exporter, _short
 from unseen.web.render import NoSuchFrame, Renderer
 
@@ -35,10 +36,17 @@ if TYPE_CHECKING:
 
 HOST = "127.0.0.1"
 TOKEN_HEADER = "X-Unseen-Token"
+LANGUAGES = (
+    "en",
+    "ru",
+    "uk",
+    "be",
+)  # the pages' words: static/locales/LANG.json, one set for desk and editor
 STATIC = {
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "icon.svg": "image/svg+xml",
+    **{f"locales/{lang}.json": "application/json" for lang in LANGUAGES},
 }
 PAGE_SIZE, MAX_PAGE_SIZE = 48, 200
 MAX_BODY = 256 * 1024
@@ -54,6 +62,24 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 ITEM_ROUTE = re.compile(r"/api/items/(\d{1,9})(?:/(thumb|preview|original|frame|edits))?")
+
+
+def choose_language(header: str | None) -> str:
+    """The first language of Accept-Language the pages speak, by the browser's own order; else English."""
+    wanted: list[tuple[float, int, str]] = []
+    for index, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        wanted.append((-quality, index, tag.split("-")[0].lower()))
+    for _, _, base in sorted(wanted):
+        if base in LANGUAGES:
+            return base
+    return "en"
 
 
 class ReviewServer(ThreadingHTTPServer):
@@ -165,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._page()
         if path.startswith("/static/") and path[len("/static/") :] in STATIC:
             name = path[len("/static/") :]
-            body = resources.files("unseen.web").joinpath("static", name).read_bytes()
+            body = resources.files("unseen.web").joinpath("static", *name.split("/")).read_bytes()
             return self._send(200, body, STATIC[name])
         if path == "/api/items":
             return self._json(self._listing(query))
@@ -199,8 +225,13 @@ class Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def _page(self) -> None:
+        self._send(200, self._editor_html().encode(), "text/html; charset=utf-8")
+
+    def _editor_html(self) -> str:
+        """The editor's page with this server's token and the browser's language filled in."""
         html = resources.files("unseen.web").joinpath("static", "index.html").read_text()
-        self._send(200, html.replace("{{TOKEN}}", self.server.token).encode(), "text/html; charset=utf-8")
+        lang = choose_language(self.headers.get("Accept-Language"))
+        return html.replace("{{TOKEN}}", self.server.token).replace("{{LANG}}", lang)
 
     def _listing(self, query: dict[str, list[str]]) -> dict[str, Any]:
         catalog = self.server.catalog
@@ -238,6 +269,7 @@ class Handler(BaseHTTPRequestHandler):
             "added": [list(b) for b in item.edits.added],
             "removed": [list(b) for b in item.edits.removed],
             "masks": masks,
+            "text_left": catalog.text_left(item),
             **video,
         }
 
@@ -256,7 +288,10 @@ class Handler(BaseHTTPRequestHandler):
                                       [None] * len(edits.added_ranges), item)  # fmt: skip
         for entry, chosen in zip(ranges, edits.added_ranges, strict=True):
             entry.update(first=chosen["first"], last=chosen["last"])
+        named = when(item.findings, fps)  # a refused clip: the frames to look at, with their times
         return {
+            "findings": named["frames"],
+            "findings_more": named["more"],
             "frames": frames,
             "fps": fps,
             "shows": "output" if catalog.video_shown(item) == item.output else "input",

@@ -9,6 +9,36 @@
     frame: 0, range: null, playing: false, loading: false, wanted: false, started: 0,
   };
   const isVideo = () => !!state.item && state.item.kind === "video";
+  const words = { table: {}, lang: "en" };
+
+  // -- words: the desk's locale files, one set for both pages ------------------------------------
+  function t(key, vars = {}) {
+    let text = words.table[key];
+    if (text === undefined) text = key;
+    if (typeof text === "object") {
+      const rule = new Intl.PluralRules(words.lang).select(vars.n === undefined ? 0 : vars.n);
+      text = text[rule] !== undefined ? text[rule] : text.other;
+    }
+    return text.replace(/\{(\w+)\}/g, (_, name) => (vars[name] === undefined ? "" : String(vars[name])));
+  }
+  // a word the server sends (a verdict, a mask style): translated when the table has it
+  const known = (prefix, word) => (words.table[`${prefix}.${word}`] !== undefined ? t(`${prefix}.${word}`) : word);
+  // a time in the clip as mm:ss.s, the way a player shows it
+  const clock = (seconds) => {
+    const tenths = Math.round(seconds * 10);
+    return `${String(Math.floor(tenths / 600)).padStart(2, "0")}:${((tenths % 600) / 10).toFixed(1).padStart(4, "0")}`;
+  };
+
+  async function language(lang) {
+    const response = await fetch(url(`/static/locales/${lang}.json`), { headers: { "X-Unseen-Token": token } });
+    words.table = await response.json();
+    words.lang = lang;
+    document.documentElement.lang = lang;
+    $("language").value = lang;
+    for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+    for (const node of document.querySelectorAll("[data-i18n-aria]")) node.setAttribute("aria-label", t(node.dataset.i18nAria));
+    for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+  }
 
   const url = (path, extra = "") => `${path}?token=${encodeURIComponent(token)}${extra}`;
 
@@ -39,8 +69,8 @@
   }
 
   const faces = (n, kind = "image") => {
-    if (n === null || n === undefined) return kind === "video" ? "faces: not tracked yet" : "faces: not checked yet";
-    return `${n} face${kind === "video" ? " track" : ""}${n === 1 ? "" : "s"}`;
+    if (n === null || n === undefined) return t(kind === "video" ? "editor.faces_untracked" : "editor.faces_unchecked");
+    return t(kind === "video" ? "editor.face_tracks" : "editor.faces", { n });
   };
 
   // -- routing: #page/N, #item/ID -----------------------------------------------------------------
@@ -65,8 +95,9 @@
     }
     Object.assign(state, { page: data.page, pages: data.pages, size: data.size });
     $("where").textContent = `${data.folder} \u2192 ${data.out}`;
-    const skipped = data.skipped ? ` \u00b7 ${data.skipped} other file(s) left out: neither photos nor videos` : "";
-    $("page-info").textContent = `page ${data.page + 1} of ${data.pages} \u00b7 ${data.total} photos and videos${skipped}`;
+    const skipped = data.skipped ? ` \u00b7 ${t("editor.skipped", { n: data.skipped })}` : "";
+    const where = t("editor.page", { page: data.page + 1, pages: data.pages });
+    $("page-info").textContent = `${where} \u00b7 ${t("editor.items", { n: data.total })}${skipped}`;
     $("prev-page").disabled = data.page === 0;
     $("next-page").disabled = data.page >= data.pages - 1;
     pending(data.pending);
@@ -74,7 +105,7 @@
   }
 
   function pending(n) {
-    $("export").textContent = n ? `Export (${n})` : "Export";
+    $("export").textContent = n ? t("editor.export_n", { n }) : t("editor.export");
   }
 
   function card(item) {
@@ -84,19 +115,19 @@
     link.href = `#item/${item.id}`;
     const img = el("img");
     img.loading = "lazy";
-    img.alt = `${item.name}, masked`;
+    img.alt = t("editor.alt_masked", { name: item.name });
     const masked = url(`/api/items/${item.id}/thumb`, `&v=${item.version}`);
     img.src = masked;
-    img.addEventListener("error", () => link.replaceChildren(el("span", "broken", "cannot show this file")));
+    img.addEventListener("error", () => link.replaceChildren(el("span", "broken", t("editor.cannot_show"))));
     img.addEventListener("load", refreshSoon);
     link.append(img);
-    const peek = el("button", "peek", "Original");
-    peek.title = "Show the unmasked original here";
+    const peek = el("button", "peek", t("editor.original"));
+    peek.title = t("editor.peek_card_help");
     peek.addEventListener("click", () => {
       const showing = li.classList.toggle("original");
       img.src = showing ? url(`/api/items/${item.id}/original`, "&small=1") : masked;
-      img.alt = `${item.name}, ${showing ? "ORIGINAL, unmasked" : "masked"}`;
-      peek.textContent = showing ? "Masked" : "Original";
+      img.alt = t(showing ? "editor.alt_original" : "editor.alt_masked", { name: item.name });
+      peek.textContent = t(showing ? "editor.masked" : "editor.original");
     });
     li.append(link, el("div", "name", item.name), meta(item), peek);
     return li;
@@ -104,10 +135,11 @@
 
   function meta(item) {
     const node = el("div", "meta");
-    if (item.kind === "video") node.append(el("span", "badge", "video"));
-    node.append(el("span", `verdict ${item.verdict.replace(/\W/g, "-")}`, item.verdict), el("span", "faces", faces(item.faces, item.kind)));
-    if (item.edited) node.append(el("span", "edited", "edited"));
-    if (item.edits_error) node.append(el("span", "broken", "edits file damaged"));
+    if (item.kind === "video") node.append(el("span", "badge", t("editor.video")));
+    const verdict = el("span", `verdict ${item.verdict.replace(/\W/g, "-")}`, known("editor.verdict", item.verdict));
+    node.append(verdict, el("span", "faces", faces(item.faces, item.kind)));
+    if (item.edited) node.append(el("span", "edited", t("editor.edited")));
+    if (item.edits_error) node.append(el("span", "broken", t("editor.edits_damaged")));
     return node;
   }
 
@@ -132,7 +164,7 @@
     if (!state.item || state.item.id !== id) state.undo = [];
     setPeek(false);
     play(false);
-    $("title").textContent = "looking for faces\u2026";
+    $("title").textContent = t("editor.looking");
     try {
       show(await api(`/api/items/${id}`));
     } catch (error) {
@@ -144,10 +176,12 @@
     const same = state.item && state.item.id === item.id && state.item.kind === item.kind;
     state.item = item;
     state.hover = null;
-    $("title").textContent = `${item.id + 1}/${item.total} \u00b7 ${item.name} \u00b7 ${faces(item.faces, item.kind)} \u00b7 ${item.verdict}`;
+    const verdict = known("editor.verdict", item.verdict);
+    $("title").textContent = `${item.id + 1}/${item.total} \u00b7 ${item.name} \u00b7 ${faces(item.faces, item.kind)} \u00b7 ${verdict}`;
     if (item.edits_error) say(item.edits_error, true);
     const picture = $("picture");
-    picture.alt = `${item.name}, masked`;
+    picture.alt = t("editor.alt_masked", { name: item.name });
+    showRefusal(item);
     $("player").hidden = item.kind !== "video";
     $("stage").classList.toggle("video", item.kind === "video");
     $("stage").style.setProperty("--aspect", item.width / item.height);
@@ -161,7 +195,8 @@
       picture.src = pictureUrl();
     }
     const style = $("style");
-    style.replaceChildren(el("option", "", `default (${item.default_mask})`), ...item.styles.map((s) => el("option", "", s)));
+    const styles = item.styles.map((s) => Object.assign(el("option", "", known("editor.style", s)), { value: s }));
+    style.replaceChildren(el("option", "", t("editor.style_default", { style: known("editor.style", item.default_mask) })), ...styles);
     style.options[0].value = "";
     style.value = item.mask || "";
     $("undo").disabled = state.undo.length === 0;
@@ -188,7 +223,7 @@
       const node = el("div", `mask ${mask.kind} ${item.shape}`);
       place(node, mask.mask_box);
       node.dataset.kind = mask.kind;
-      node.title = mask.kind === "removed" ? "removed: click to mask again" : `${mask.kind}: click to remove`;
+      node.title = t(`editor.mask_${mask.kind}`);
       node.addEventListener("pointerdown", (event) => event.stopPropagation());
       node.addEventListener("click", (event) => {
         event.stopPropagation();
@@ -198,6 +233,45 @@
       node.addEventListener("pointerleave", () => state.hover === mask && (state.hover = null));
       overlay.append(node);
     }
+    for (const region of item.text_left || []) overlay.append(textNode(region));
+    document.querySelector(".key.text").hidden = !(item.text_left || []).length; // the legend names what is shown
+  }
+
+  // text the run left unmasked: a dashed box; one click (or Enter) masks it through the edits
+  function textNode(region) {
+    const node = el("button", `mask text${region.on_person ? " person" : ""}`);
+    node.type = "button";
+    place(node, region.box);
+    const label = t(region.on_person ? "editor.text_person" : "editor.text_other");
+    node.title = label;
+    node.setAttribute("aria-label", label);
+    node.addEventListener("pointerdown", (event) => event.stopPropagation());
+    node.addEventListener("pointerup", (event) => event.stopPropagation());
+    node.addEventListener("click", (event) => {
+      event.stopPropagation();
+      change({ ...current(), add_mask: region.box });
+    });
+    return node;
+  }
+
+  // a refused video: what the check found and when, each a button to go to that frame
+  function showRefusal(item) {
+    const note = $("refusal");
+    const found = item.findings || [];
+    note.hidden = !found.length;
+    if (!found.length) return note.replaceChildren();
+    const jumps = found.map((f) => {
+      const button = el("button", "jump", t("editor.at_frame", { frame: f.frame + 1, time: clock(f.seconds) }));
+      button.type = "button";
+      button.addEventListener("click", () => {
+        seek(f.frame);
+        state.range = { first: f.frame, last: f.frame };
+        drawTimeline();
+      });
+      return button;
+    });
+    const more = item.findings_more ? [el("span", "", t("editor.findings_more", { n: item.findings_more }))] : [];
+    note.replaceChildren(el("span", "", t("editor.refused_video")), ...jumps, ...more);
   }
 
   function current() {
@@ -218,7 +292,7 @@
       show(saved);
       if (remember) state.undo.push(before);
       $("undo").disabled = state.undo.length === 0;
-      say("saved");
+      say(t("editor.saved"));
     } catch (error) {
       say(error.message, true);
     }
@@ -259,7 +333,7 @@
     $("stage").classList.toggle("peeking", state.peeking);
     $("peek-label").hidden = !state.peeking;
     $("overlay").hidden = state.peeking;
-    $("peek").textContent = state.peeking ? "Masked" : "Original";
+    $("peek").textContent = t(state.peeking ? "editor.masked" : "editor.original");
     if (!item || !changed) return;
     if (isVideo()) loadFrame();
     else $("picture").src = pictureUrl();
@@ -272,11 +346,7 @@
     state.range.first = Math.min(state.range.first, item.frames - 1);
     state.range.last = Math.min(state.range.last, item.frames - 1);
     $("scrub").max = item.frames - 1;
-    const notes = {
-      input: "Not exported yet: each frame is masked with the faces found on it alone. Export to track faces through the clip.",
-      output: item.current ? "" : "Your changes are not in the written video yet: masks you add show here at once, "
-        + "tracks switched off stay masked here until you export.",
-    };
+    const notes = { input: t("editor.note_input"), output: item.current ? "" : t("editor.note_output") };
     $("video-note").textContent = notes[item.shows] || "";
     drawTimeline();
     seek(state.frame, true);
@@ -290,8 +360,8 @@
     if (frame === state.frame && !reload) return;
     state.frame = frame;
     $("scrub").value = frame;
-    const seconds = (frame / state.item.fps).toFixed(2);
-    $("frame-info").textContent = `frame ${frame + 1} of ${state.item.frames} \u00b7 ${seconds} s`;
+    const seconds = clock(frame / state.item.fps);
+    $("frame-info").textContent = t("editor.frame_info", { frame: frame + 1, frames: state.item.frames, time: seconds });
     drawMasks();
     drawPlayhead();
     loadFrame();
@@ -327,7 +397,7 @@
 
   function play(on) {
     state.playing = on && isVideo();
-    $("play").textContent = state.playing ? "Pause" : "Play";
+    $("play").textContent = t(state.playing ? "editor.pause" : "editor.play");
     if (state.playing) {
       if (state.frame >= state.item.frames - 1) seek(0);
       else if (!state.loading) seek(state.frame + 1);
@@ -341,7 +411,7 @@
     drawTimeline();
   }
 
-  const frames = (first, last) => (first === last ? `frame ${first + 1}` : `frames ${first + 1}\u2013${last + 1}`);
+  const frames = (first, last) => (first === last ? t("editor.frame", { frame: first + 1 }) : t("editor.frames", { first: first + 1, last: last + 1 }));
 
   function lane(cls, first, last, title, onClick) {
     const node = el("div", "lane");
@@ -368,27 +438,28 @@
     };
     const { first, last } = state.range;
     $("range-info").textContent = frames(first, last);
-    row("chosen", "drawn masks cover", lane("chosen", first, last, frames(first, last)));
+    row("chosen", t("editor.chosen"), lane("chosen", first, last, frames(first, last)));
     item.tracks.forEach((track, index) => {
-      const where = track.first === null ? "not in the last run" : frames(track.first, track.last);
-      const action = track.off ? "switched off: click to mask it again" : "click to switch it off";
+      const where = track.first === null ? t("editor.track_gone") : frames(track.first, track.last);
+      const action = t(track.off ? "editor.track_on_help" : "editor.track_off_help");
       const off = track.off ? " off" : "";
-      const name = `face ${index + 1}`; // in order of appearance; the report's track number is in the title
-      const node = row(`track${off}`, `${name}${track.off ? " (off)" : ""}`,
-        lane(`track${off}`, track.first, track.last, `${name} (track ${track.track}), ${where}: ${action}`, () => toggleTrack(track)));
+      const name = t("editor.face_n", { n: index + 1 }); // in order of appearance; the report's track number is in the title
+      const title = t("editor.track_title", { name, track: track.track, where, action });
+      const node = row(`track${off}`, track.off ? t("editor.face_off", { name }) : name,
+        lane(`track${off}`, track.first, track.last, title, () => toggleTrack(track)));
       node.dataset.track = track.track;
       if (track.first === null) {
-        const on = el("button", "", "switch on");
+        const on = el("button", "", t("editor.switch_on"));
         on.addEventListener("click", () => toggleTrack(track));
         node.lastChild.append(on);
       }
     });
     item.added_ranges.forEach((range, index) => {
-      const node = row("range", `mask ${index + 1}`,
-        lane("range", range.first, range.last, `added mask, ${frames(range.first, range.last)}: click to delete it`, () => deleteRange(index)));
+      const node = row("range", t("editor.mask_n", { n: index + 1 }),
+        lane("range", range.first, range.last, t("editor.range_title", { frames: frames(range.first, range.last) }), () => deleteRange(index)));
       node.dataset.range = index;
     });
-    if (!item.tracks.length && item.shows === "output") rows.push(el("p", "note", "No face tracks in the report of this video's last run."));
+    if (!item.tracks.length && item.shows === "output") rows.push(el("p", "note", t("editor.no_tracks")));
     $("timeline").replaceChildren(...rows);
     drawPlayhead();
   }
@@ -405,7 +476,7 @@
       if (at < range.first || at > range.last) return;
       const node = el("div", `mask added range ${item.shape}`);
       place(node, range.mask_box);
-      node.title = `added mask, ${frames(range.first, range.last)}: click to delete it`;
+      node.title = t("editor.range_title", { frames: frames(range.first, range.last) });
       node.addEventListener("pointerdown", (event) => event.stopPropagation());
       node.addEventListener("click", (event) => {
         event.stopPropagation();
@@ -417,7 +488,7 @@
       if (track.first !== at || !track.mask_box) return; // where the track starts: its first box is known
       const node = el("div", `mask track${track.off ? " off" : ""} ${item.shape}`);
       place(node, track.mask_box);
-      node.title = `face ${index + 1} starts here: click to switch it ${track.off ? "on" : "off"}`;
+      node.title = t(track.off ? "editor.track_start_on" : "editor.track_start_off", { n: index + 1 });
       node.addEventListener("pointerdown", (event) => event.stopPropagation());
       node.addEventListener("click", (event) => {
         event.stopPropagation();
@@ -492,16 +563,20 @@
 
   async function pollExport() {
     const status = await api("/api/export");
-    const frames = status.frames ? ` (frame ${status.frames[0]}${status.frames[1] ? ` of ${status.frames[1]}` : ""})` : "";
-    say(`exporting ${status.done}/${status.total}${frames}\u2026`);
+    let frames = "";
+    if (status.frames) {
+      const [done, total] = status.frames;
+      frames = ` (${total ? t("editor.export_frame_of", { done, total }) : t("editor.export_frame", { done })})`;
+    }
+    say(t("editor.exporting", { done: status.done, total: status.total, frames }));
     if (status.running) return setTimeout(pollExport, 400);
     const written = status.results.filter((r) => r.verdict === "verified" || r.verdict === "unverified").length;
-    const summary = `${written} written, ${status.refused} refused, ${status.failed} failed`;
-    say(`export done: ${summary}`, status.refused + status.failed > 0);
-    $("results-summary").textContent = status.total ? summary : "nothing to export: every output is up to date";
+    const summary = t("editor.export_summary", { written, refused: status.refused, failed: status.failed });
+    say(t("editor.export_done", { summary }), status.refused + status.failed > 0);
+    $("results-summary").textContent = status.total ? summary : t("editor.export_nothing");
     $("results-list").replaceChildren(
       ...status.results.map((r) => {
-        const li = el("li", `verdict ${r.verdict}`, `${r.name} \u2192 ${r.output}: ${r.verdict}`);
+        const li = el("li", `verdict ${r.verdict}`, `${r.name} \u2192 ${r.output}: ${known("editor.verdict", r.verdict)}`);
         li.dataset.verdict = r.verdict;
         if (r.message) li.append(el("div", "message", r.message));
         return li;
@@ -568,7 +643,7 @@
     $("export-one").addEventListener("click", () => state.item && startExport([state.item.id]));
     $("picture").addEventListener("load", frameLoaded);
     $("picture").addEventListener("error", () => {
-      if (isVideo() && state.loading) say("cannot show this frame", true);
+      if (isVideo() && state.loading) say(t("editor.cannot_show_frame"), true);
       frameLoaded();
     });
     $("play").addEventListener("click", () => play(!state.playing));
@@ -584,9 +659,17 @@
     $("results-close").addEventListener("click", () => ($("results").hidden = true));
     document.addEventListener("keydown", onKey);
     window.addEventListener("hashchange", route);
+    $("language").addEventListener("change", async (event) => {
+      sessionStorage.setItem("unseen-language", event.target.value); // the desk speaks it too, back there
+      await language(event.target.value);
+      route();
+    });
     wireStage();
-    route();
   }
 
   wire();
+  // the desk's choice first (its link, or this tab's earlier switch), else the browser's language
+  const asked = new URLSearchParams(location.search).get("lang") || sessionStorage.getItem("unseen-language");
+  const lang = [asked, document.documentElement.lang].find((l) => ["en", "ru", "uk", "be"].includes(l)) || "en";
+  language(lang).catch(() => null).then(route);
 })();

@@ -154,6 +154,37 @@
   }
 
   const clock = (seconds) => `${Math.floor(seconds / 60)}:${String(Math.floor(seconds % 60)).padStart(2, "0")}`;
+  // a moment in a clip as mm:ss.s, the way a player shows it
+  const stamp = (seconds) => {
+    const tenths = Math.round(seconds * 10);
+    return `${String(Math.floor(tenths / 600)).padStart(2, "0")}:${((tenths % 600) / 10).toFixed(1).padStart(4, "0")}`;
+  };
+  // the frames a refusal names, each with its time: "frame 13 (00:00.9), frame 20 (00:01.3) and 4 more"
+  function moments(reason) {
+    const named = reason.frames.map((f) => t("refused.at_frame", { frame: f.frame + 1, time: f.seconds === null ? "?" : stamp(f.seconds) }));
+    const more = reason.more ? `${t("list.and")}${t("refused.more", { n: reason.more })}` : "";
+    return t("refused.when", { list: list(named) + more });
+  }
+
+  // text on people and elsewhere, in sentences: what was masked and what was left
+  function textWords(text) {
+    if (!text) return [];
+    if (!text.checked) return [[t("done.text_unchecked")]];
+    const out = [];
+    if (text.people.masked) out.push([t("done.text_people_masked", { n: text.people.masked })]);
+    if (text.people.left) out.push([t("done.text_people_left", { n: text.people.left }), "warn"]);
+    if (text.other.masked) out.push([t("done.text_other_masked", { n: text.other.masked })]);
+    if (text.other.left) out.push([t("done.text_other_left", { n: text.other.left })]);
+    return out;
+  }
+
+  function textLeft(text) {
+    if (!text || !text.checked) return [];
+    const out = [];
+    if (text.people.left) out.push(t("summary.text_people_left", { n: text.people.left }));
+    if (text.other.left) out.push(t("summary.text_other_left", { n: text.other.left }));
+    return out;
+  }
 
   function why(error) {
     const known = ["unreadable", "unsupported", "too_large", "output"];
@@ -179,12 +210,14 @@
         else if (reason.kind === "recognisable") out.push([t("refused.recognisable", { places: where }).replace(" .", ".")]);
         else if (reason.kind === "metadata") out.push([t("refused.metadata", { list: list(reason.labels.map(meta)) })]);
         else out.push([t("refused.unknown")]);
+        if (reason.frames && reason.frames.length) out.push([moments(reason)]);
       }
       if (e.state === "refused") out.push([t(e.kind === "video" ? "refused.advice_video" : "refused.advice")]);
       if (e.faces !== null && e.state === "done") {
         const faces = e.kind === "video" ? "done.tracks" : "done.faces";
         out.push([e.faces ? t(faces, { n: e.faces }) : t("done.no_faces")]);
       }
+      out.push(...textWords(e.text));
       if (e.state === "done") {
         out.push([e.metadata.length ? t("done.metadata", { list: list(e.metadata.map(meta)) }) : t("done.no_metadata")]);
         out.push(e.verdict === "verified" ? [t("done.verified"), "ok"] : [t("done.unverified"), "bad"]);
@@ -242,7 +275,7 @@
     actions.replaceChildren();
     if (finished) {
       const review = el("a", "button", t("files.review"));
-      review.href = url("/review", `#item/${e.id}`);
+      review.href = url("/review", `&lang=${state.lang}#item/${e.id}`);
       review.setAttribute("aria-label", t("files.review_name", { name: e.name }));
       review.classList.toggle("primary", e.state === "refused");
       actions.append(review);
@@ -281,7 +314,7 @@
     const rows = state.entries.map((e) => {
       const tr = el("tr");
       const saved = state.saved[e.id] || (state.zipped && e.state === "done" && !e.changed ? t("summary.in_zip") : "");
-      const did = words(e).filter(([, cls]) => cls !== "bad").map(([line]) => line);
+      const did = words(e).filter(([, cls]) => cls !== "bad" && cls !== "warn").map(([line]) => line);
       let left = t("summary.nothing_left");
       if (e.state === "waiting" || e.state === "working") left = t("summary.not_finished");
       else if (e.state === "refused") left = t("summary.refused");
@@ -289,6 +322,9 @@
       else if (e.state === "skipped") left = t("summary.skipped");
       else if (e.changed) left = t("summary.changed");
       else if (!saved) left = t("summary.not_saved");
+      if (e.state === "done" && textLeft(e.text).length) {
+        left = [...(left === t("summary.nothing_left") ? [] : [left]), ...textLeft(e.text)].join(" ");
+      }
       const name = el("th", "", e.name);
       name.scope = "row";
       tr.append(name, el("td", "", saved), el("td", "", e.state === "done" ? did.join(" ") : ""), el("td", "", left));
