@@ -60,13 +60,17 @@ def no_temp_files(folder: Path) -> bool:
 def test_draws_differ_every_time_and_widen_with_strength() -> None:
     draws = [vocoder.draw(0) for _ in range(50)]
     assert len({(d.semitones, d.warp) for d in draws}) == 50
-    for strength, ((p_lo, p_hi), (w_lo, w_hi), _) in enumerate(vocoder.STRENGTHS):
+    for strength, ((p_lo, p_hi), (w_lo, w_hi), _, (t_lo, t_hi)) in enumerate(vocoder.STRENGTHS):
         for change in (vocoder.draw(strength) for _ in range(20)):
             assert p_lo <= abs(change.semitones) <= p_hi
             assert w_lo <= max(change.warp, 1 / change.warp) <= w_hi
+            assert t_lo <= abs(change.tilt) <= t_hi
             assert np.sign(change.semitones) == np.sign(np.log(change.warp)) == np.sign(change.alpha)
-    low_voice = [vocoder.draw(0, median_f0=100).semitones > 0 for _ in range(200)]
+    low_voice = [vocoder.draw(0, median_f0=140).semitones > 0 for _ in range(200)]
     assert 0.6 < np.mean(low_voice) < 0.95  # mostly up, never always: the direction is no secret key
+    lo, hi = vocoder.PITCH_RANGE
+    for f0 in (90.0, 400.0):
+        assert all(lo <= f0 * 2 ** (vocoder.draw(2, f0).semitones / 12) <= hi for _ in range(50))
 
 
 def test_disguise_keeps_length_and_timing_and_moves_the_pitch(speech: tuple[np.ndarray, int]) -> None:
@@ -74,7 +78,7 @@ def test_disguise_keeps_length_and_timing_and_moves_the_pitch(speech: tuple[np.n
     audio = resample(audio48, rate, vocoder.RATE)
     silence = np.zeros(vocoder.RATE, np.float32)
     track = np.concatenate([audio, silence, beep(vocoder.RATE), silence])
-    change = vocoder.draw(1)
+    change = vocoder.draw(1, vocoder.median_f0(audio))
     out = vocoder.disguise(track, change)
     assert out.shape == track.shape and out.dtype == np.float32
     beep_at = len(audio) / vocoder.RATE + 1.0

@@ -12,10 +12,11 @@ import av
 import numpy as np
 import pytest
 
-from voice_media import FPS, SENTENCES, beep, onset, resample, speak, write_clip
+from voice_media import FPS, SENTENCES, WORDS_KEPT, beep, onset, resample, speak, write_clip
 
 pytest.importorskip("pyworld", reason="the voice extra is not installed: pip install 'unseen[voice]'")
 
+from unseen.voice.intelligibility import stoi  # noqa: E402
 from unseen.voice.proof import judge  # noqa: E402
 from unseen.voice.speaker import GE2E  # noqa: E402
 from unseen.voice.tracks import read_tracks  # noqa: E402
@@ -52,6 +53,11 @@ def test_cli_disguises_a_voice_in_sync(tmp_path: Path) -> None:
     (original,), (heard,) = read_tracks(clip, RATE), read_tracks(out, RATE)
     assert abs(onset(heard.samples, RATE, beep_at - 0.3) + heard.start - beep_at) <= 1 / FPS
     assert abs(heard.seconds - original.seconds) <= 1 / FPS
+    # the words stay: STOI of the written speech against the original's (see test_voice_words.py)
+    shift = int(round((heard.start - original.start) * RATE))
+    aligned = np.concatenate([np.zeros(max(0, shift), np.float32), heard.samples])[max(0, -shift) :]
+    n = min(len(aligned), len(original.samples))
+    assert stoi(original.samples[:n], aligned[:n], RATE) >= WORDS_KEPT - 0.05
     # the test's own attacker: the recognizer on the decoded files, whole speech and other words
     encoder = GE2E()
     again = judge(original.samples, heard.samples, encoder)

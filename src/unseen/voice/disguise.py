@@ -1,10 +1,13 @@
 """Change a voice so a speaker recognizer no longer knows it, with the WORLD vocoder (PyPI `pyworld`).
 
 WORLD splits speech into pitch (f0), spectral envelope and aperiodicity. The pitch is moved by
-some semitones and the envelope is warped along the frequency axis (the formants move, as with
-a longer or shorter vocal tract), both by amounts drawn from the operating system's entropy for
-each file and each round, never stored, and drifting slowly over time, so no single inverse
-transform undoes them. The words stay: timing and the envelope's shape are kept.
+some semitones, the envelope is tilted (a brighter or darker voice: the glottal source, which
+is the speaker's, not the word's) and warped a little along the frequency axis (the formants
+move, as with a longer or shorter vocal tract), all by amounts drawn from the operating
+system's entropy for each file and each round, never stored, and drifting slowly over time, so
+no single inverse transform undoes them. The words stay: timing is kept, and the formants, which
+carry the vowels, move only as far as voices differ (bench/bench_voice.py measured that a
+large formant warp costs words and a tilt does not).
 """
 
 from __future__ import annotations
@@ -26,13 +29,17 @@ FRAME_MS = 5.0
 BLOCK_SECONDS = 8.0  # WORLD's arrays for a long track would not fit in memory at once
 OVERLAP_SECONDS = 0.2
 MAX_LAG_SECONDS = 0.01  # a pitch period of a low voice: the most a block moves to stay in phase
-# per round of the proof loop, each as (low, high): pitch shift in semitones, formant scale, and
-# a bilinear (vocal-tract-length) warp that moves the low formants further than the high ones:
-# measured in bench/bench_voice.py, the bilinear part moves GE2E's embedding more than scale alone
+PITCH_RANGE = (75.0, 450.0)  # Hz: where a disguised voice's median pitch may land
+TILT_FROM_HZ = 500.0  # the tilt leaves the first formant's region alone and grows per octave above
+# per round of the proof loop, each as (low, high): pitch shift in semitones, formant scale, a
+# bilinear (vocal-tract-length) warp that moves the low formants further than the high ones, and
+# spectral tilt in dB per octave. Measured in bench/bench_voice.py: pitch and tilt move GE2E's
+# embedding and keep the words; the formant warps move it more and cost words, so round 0 keeps
+# them small and only a voice still matched gets larger ones
 STRENGTHS = (
-    ((4.0, 6.5), (1.10, 1.18), (0.06, 0.10)),
-    ((6.0, 9.0), (1.15, 1.25), (0.09, 0.13)),
-    ((8.0, 11.0), (1.20, 1.32), (0.12, 0.16)),
+    ((7.0, 9.0), (1.03, 1.06), (0.02, 0.04), (5.0, 7.0)),
+    ((8.0, 10.0), (1.05, 1.09), (0.04, 0.06), (6.0, 8.0)),
+    ((9.0, 11.0), (1.08, 1.14), (0.06, 0.09), (7.0, 9.0)),
 )
 
 
@@ -45,6 +52,14 @@ class VoiceChange:
     alpha: float  # bilinear warp, same sign as log(warp)
     drift: tuple[tuple[float, float, float], ...]  # (amplitude, Hz, phase) of slow changes
     warp_drift: tuple[tuple[float, float, float], ...]
+    tilt: float = 0.0  # dB per octave above TILT_FROM_HZ, either sign
+    tilt_drift: tuple[tuple[float, float, float], ...] = ()
+
+    def tilt_at(self, seconds: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Spectral tilt in dB per octave at each time."""
+        flat = np.zeros_like(seconds, dtype=np.float64)
+        waves = sum(a * np.sin(2 * np.pi * hz * seconds + p) for a, hz, p in self.tilt_drift)
+        return flat + self.tilt + waves
 
     def at(self, seconds: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Pitch factor and formant factor at each time."""
@@ -60,10 +75,13 @@ def draw(strength: int, median_f0: float | None = None) -> VoiceChange:
     """A fresh random disguise; strength 0-2 picks wider shifts. A low voice goes up more often,
     a high one down, so the result stays a human voice."""
     rng = secrets.SystemRandom()
-    (p_lo, p_hi), (w_lo, w_hi), (a_lo, a_hi) = STRENGTHS[min(strength, len(STRENGTHS) - 1)]
+    (p_lo, p_hi), (w_lo, w_hi), (a_lo, a_hi), (t_lo, t_hi) = STRENGTHS[min(strength, len(STRENGTHS) - 1)]
     up = 0.5 if median_f0 is None else (0.8 if median_f0 < 150 else 0.2 if median_f0 > 190 else 0.5)
     sign = 1.0 if rng.random() < up else -1.0
-    semitones = sign * rng.uniform(p_lo, p_hi)
+    size = rng.uniform(p_lo, p_hi)
+    if median_f0 is not None and not PITCH_RANGE[0] <= median_f0 * 2 ** (sign * size / 12) <= PITCH_RANGE[1]:
+        sign = -sign  # a bass pushed under 75 Hz croaks, and WORLD's pitch tracker loses it
+    semitones = sign * size
     warp = rng.uniform(w_lo, w_hi) ** sign
 
     def slow(amplitude: float) -> tuple[tuple[float, float, float], ...]:
@@ -72,7 +90,9 @@ def draw(strength: int, median_f0: float | None = None) -> VoiceChange:
             for _ in range(3)
         )
 
-    return VoiceChange(semitones, warp, sign * rng.uniform(a_lo, a_hi), slow(0.6), slow(0.025))
+    tilt = rng.choice((-1.0, 1.0)) * rng.uniform(t_lo, t_hi)  # its own sign: one more unknown
+    alpha = sign * rng.uniform(a_lo, a_hi)
+    return VoiceChange(semitones, warp, alpha, slow(0.6), slow(0.015), tilt, slow(1.0))
 
 
 def _world() -> object:
@@ -161,6 +181,7 @@ def _block(x: npt.NDArray[np.float64], change: VoiceChange, offset: float) -> np
     pitch, warp = change.at(times + offset)
     f0 = f0 * pitch
     sp, ap = _warp(sp, warp, change.alpha), _warp(ap, warp, change.alpha)
+    sp = _tilt(sp, change.tilt_at(times + offset))
     y = pw.synthesize(f0, sp, ap, RATE, frame_period=FRAME_MS)  # type: ignore[attr-defined]
     if len(y) < len(x):
         y = np.pad(y, (0, len(x) - len(y)))
@@ -181,3 +202,12 @@ def _warp(
     below = np.take_along_axis(envelope, low, axis=1)
     above = np.take_along_axis(envelope, low + 1, axis=1)
     return np.ascontiguousarray(below * (1 - frac) + above * frac)
+
+
+def _tilt(
+    envelope: npt.NDArray[np.float64], db_per_octave: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Each frame's power envelope raised (or lowered) by its dB per octave above TILT_FROM_HZ."""
+    hz = np.arange(envelope.shape[1]) * (RATE / 2) / (envelope.shape[1] - 1)
+    octaves = np.log2(np.maximum(hz, TILT_FROM_HZ) / TILT_FROM_HZ)
+    return np.ascontiguousarray(envelope * np.power(10.0, db_per_octave[:, None] * octaves[None, :] / 10))

@@ -17,6 +17,10 @@ Audio = npt.NDArray[np.float32]
 WINDOW_SECONDS = 8.0  # one speaker turn, roughly: the recognizer judges each window on its own
 MIN_SPEECH_SECONDS = 1.0  # less speech than this in a window says too little to judge
 FRAME = RATE * 30 // 1000  # 30 ms frames for the speech detector
+# a round passes only this far under the threshold: the check compares the same words, and an
+# attacker holding *other* recordings of the voice can come closer (0.764 in tests/test_voice_cli.py
+# where the same-words check had passed under 0.75); the last round is still judged at the threshold
+MARGIN = 0.05
 
 
 @dataclass
@@ -81,6 +85,6 @@ def disguised_until_unrecognized(
         if recognizer is None:
             return out, None, round_ + 1
         judged = judge(original, out, recognizer)
-        if judged.similarity is None or judged.similarity < recognizer.threshold:
+        if judged.similarity is None or judged.similarity < recognizer.threshold - MARGIN:
             return out, judged, round_ + 1
-    return out, judged, len(STRENGTHS)
+    return out, judged, len(STRENGTHS)  # the caller refuses it if still at or over the threshold
