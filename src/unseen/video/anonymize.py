@@ -70,12 +70,12 @@ def anonymize_video(
         assert report.check is not None
         report.check.metadata_left = streams.read_back(tmp)
         if report.check.metadata_left:
-            report.verdict = Verdict.REFUSED.value
+            report.verdict = Verdict.REFUSED
             raise VerificationFailed(
                 f"{src}: identifying metadata survived: {', '.join(report.check.metadata_left)}", report
             )
         if report.check.findings and not settings.force:
-            report.verdict = Verdict.REFUSED.value
+            report.verdict = Verdict.REFUSED
             raise VerificationFailed(f"{src}: {refusal(report.check.findings)}", report)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; the output is an ordinary file, meant to be shared
         os.replace(tmp, dst)
@@ -153,9 +153,9 @@ def _report(job: Job) -> Report:
         width=width,
         height=height,
         faces=faces,
-        mask=settings.mask.value,
+        mask=settings.mask,
         metadata_removed=job.removed,
-        verdict=verdict.value,
+        verdict=verdict,
         check=check,
         coverage=coverage,
         notes=notes,
