@@ -12,7 +12,7 @@ from PIL import Image
 from unseen.batch import run_batch
 from unseen.cli import main
 from unseen.detect import FakeDetector
-from unseen.names import NamePolicy, candidate_names, carries_trace, public_stem
+from unseen.names import NamePolicy, candidate_names, carries_trace, public_folders, public_stem
 from unseen.settings import Settings
 
 TELLING = [
@@ -129,6 +129,52 @@ def test_batch_names_are_neutral_and_stable_on_resume(tmp_path: Path) -> None:
     assert set(first) < set(again) and "day/photo-3.unseen.jpg" in again
 
 
+def test_folders_that_tell_get_a_neutral_name() -> None:
+    folders = ["2024-05-01", "2024-05-02/speeches", "DCIM/100APPLE", "DCIM/101APPLE", "march", "Folder"]
+    assert public_folders(folders) == {
+        "": "",
+        "2024-05-01": "folder-2",  # "Folder" is kept, and a case-blind file system must not merge them
+        "2024-05-02": "folder-3",
+        "2024-05-02/speeches": "folder-3/speeches",
+        "DCIM": "folder-4",
+        "DCIM/100APPLE": "folder-4/folder",
+        "DCIM/101APPLE": "folder-4/folder-2",
+        "march": "march",
+        "Folder": "Folder",
+    }
+    assert public_folders(folders, NamePolicy.KEEP)["DCIM/100APPLE"] == "DCIM/100APPLE"
+
+
+def test_batch_folders_tell_nothing_and_keep_their_names_on_resume(tmp_path: Path) -> None:
+    src = tmp_path / "card"
+    photo(src / "DCIM" / "100APPLE" / "crowd.jpg")
+    photo(src / "2024-05-01" / "march.png")
+    photo(src / "speeches" / "stage.png")
+    out = tmp_path / "published"
+    assert main(["batch", str(src), "-o", str(out), "--workers", "1", *FAST]) == 0
+    first = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert first == [
+        "folder-2/folder/crowd.unseen.jpg",
+        "folder/march.unseen.png",
+        "speeches/stage.unseen.png",
+    ]
+    assert not any(part in {"DCIM", "100APPLE", "2024-05-01"} for p in out.rglob("*") for part in p.parts)
+    assert main(["batch", str(src), "-o", str(out), "--resume", "--workers", "1", *FAST]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == first
+
+
+def test_a_rerun_with_neutral_names_leaves_no_telling_folder(tmp_path: Path) -> None:
+    src, out = tmp_path / "card", tmp_path / "published"
+    photo(src / "2024-05-01" / "march.png")
+    assert main(["batch", str(src), "-o", str(out), "--names", "keep", "--workers", "1", *FAST]) == 0
+    assert (out / "2024-05-01" / "march.unseen.png").is_file()
+    assert main(["batch", str(src), "-o", str(out), "--resume", "--workers", "1", *FAST]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "folder",
+        "folder/march.unseen.png",
+    ]
+
+
 def test_batch_names_keep(tmp_path: Path) -> None:
     src = tmp_path / "incoming"
     photo(src / "IMG_1234.jpg")
@@ -148,3 +194,14 @@ def test_the_api_default_name_never_replaces_a_file(tmp_path: Path) -> None:
                                    detector=FakeDetector([]))  # fmt: skip
     assert Path(first.output or "").name == "photo.unseen.jpg"
     assert Path(second.output or "").name == "photo-2.unseen.jpg"
+
+
+def test_review_of_a_card_mirrors_no_telling_folder(tmp_path: Path) -> None:
+    from unseen.web.catalog import Catalog
+
+    src = tmp_path / "card"
+    photo(src / "DCIM" / "100APPLE" / "IMG_1234.jpg")
+    photo(src / "speeches" / "stage.png")
+    catalog = Catalog(src, tmp_path / "out", Settings(verify=False), detector=FakeDetector([]))
+    outputs = sorted(item.output.relative_to(tmp_path / "out").as_posix() for item in catalog.items)
+    assert outputs == ["folder/folder/photo.unseen.jpg", "speeches/stage.unseen.png"]

@@ -8,6 +8,7 @@ video.py has spans, by anonymize_video itself.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -288,7 +289,9 @@ def test_a_short_video_is_done_whole_by_the_planning_task(tmp_path: Path) -> Non
     long = video_task(task, 0.4, FakeDetector([FACE]))
     assert isinstance(long, list) and [s.first for s in long] == [0, 15]
     # a video a person corrected is done whole: the edits name the whole run's tracks
-    Edits(tracks_off=[0]).save(sidecar_for(Path(task.dst)))
+    sidecar = sidecar_for(Path(task.dst))
+    Edits(tracks_off=[0]).save(sidecar)
+    task = dataclasses.replace(task, edits=sidecar.read_bytes(), edits_path=str(sidecar))  # as planned
     edited = video_task(task, 0.4, FakeDetector([FACE]))
     assert isinstance(edited, Outcome) and edited.state == "done"
     assert edited.faces == 0  # the person switched the one track off, and the whole run obeyed

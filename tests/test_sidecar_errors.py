@@ -62,7 +62,7 @@ def test_cli_exits_2_with_one_line(
 ) -> None:
     monkeypatch.setattr("unseen.pipeline.default_detector", lambda settings: FakeDetector([FACE]))
     src = photo(tmp_path / "a.png")
-    sidecar_for(tmp_path / "a.unseen.png").write_bytes(body)
+    _write(sidecar_for(tmp_path / "a.unseen.png"), body)
     assert main([str(src), "--no-verify"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert (
@@ -77,7 +77,7 @@ def test_batch_fails_that_file_and_does_the_others(tmp_path: Path) -> None:
     photo(src / "b.png")
     common = ["--workers", "1", "--no-verify", "-q"]
     assert main(["batch", str(src), "-o", str(out), *common]) == 0
-    sidecar_for(out / "a.unseen.png").write_text("{broken")
+    _write(sidecar_for(out / "a.unseen.png"), b"{broken")
     report = tmp_path / "r.json"
     assert main(["batch", str(src), "-o", str(out), "--resume", "--report", str(report), *common]) == 2
     files = {f["input"]: f for f in json.loads(report.read_text())["files"]}
@@ -106,7 +106,7 @@ def test_review_page_reports_it_and_never_resets_it(tmp_path: Path) -> None:
     photo(folder / "b.png")
     out.mkdir()
     damaged = sidecar_for(out / "a.unseen.png")
-    damaged.write_text('{"removed": [[1, 2, 3]]')
+    _write(damaged, b'{"removed": [[1, 2, 3]]')
     server = serve(folder, out, Settings(verify=False), detector=FakeDetector([FACE]))
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -125,3 +125,8 @@ def test_review_page_reports_it_and_never_resets_it(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _write(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)

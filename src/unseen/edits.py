@@ -1,6 +1,10 @@
-"""A person's corrections to the automatic masks, saved beside the output as a sidecar file.
+"""A person's corrections to the automatic masks, saved as a sidecar file in unseen's state folder.
 
-`unseen review` writes them as the person works; `unseen` and `unseen batch` apply them.
+`unseen review` and the desk write them as the person works; `unseen` and `unseen batch` apply
+them. The sidecar of OUT/photo.unseen.jpg is $XDG_STATE_HOME/unseen/edits/<key of OUT>/
+photo.unseen.jpg.unseen-edits.json: never inside the output folder, which is meant for publishing
+(the boxes a person removed say where a face was left on purpose). A sidecar that an earlier
+version left beside its output is moved there when it is next looked for.
 Boxes are x1, y1, x2, y2 in the pixels of the (orientation-corrected) input.
 """
 
@@ -9,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -16,6 +21,7 @@ import numpy as np
 
 from unseen.detect.base import iou_matrix
 from unseen.errors import UnreadableInput
+from unseen.statehome import path_key, state_home
 from unseen.tempfiles import make_temp
 from unseen.types import Detections, MaskStyle
 
@@ -57,7 +63,18 @@ class Edits:
     def load(cls, path: Path) -> Edits:
         """The edits saved in `path`; UnreadableInput naming the file when it is damaged or odd."""
         try:
-            data = json.loads(path.read_bytes())
+            body = path.read_bytes()
+        except OSError as error:
+            raise UnreadableInput(
+                f"{path}: the review's edits file cannot be read ({error.strerror})"
+            ) from error
+        return cls.parse(body, path)
+
+    @classmethod
+    def parse(cls, body: bytes, path: Path) -> Edits:
+        """The edits in a sidecar's bytes (read where the batch was planned); errors name `path`."""
+        try:
+            data = json.loads(body)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
             mask = data.get("mask")
@@ -70,10 +87,6 @@ class Edits:
                 tracks_off=[_whole(t) for t in _list(data.get("tracks_off", []))],
                 added_ranges=[_frame_range(r) for r in _list(data.get("added_ranges", []))],
             )
-        except OSError as error:
-            raise UnreadableInput(
-                f"{path}: the review's edits file cannot be read ({error.strerror})"
-            ) from error
         except (ValueError, TypeError, RecursionError) as error:
             reason = " ".join(str(error).split())[:120] or type(error).__name__
             raise UnreadableInput(
@@ -81,7 +94,8 @@ class Edits:
             ) from error
 
     def save(self, path: Path) -> None:
-        """Atomic write, so a crash never leaves half a sidecar."""
+        """Atomic write, so a crash never leaves half a sidecar; its folder is private (0700)."""
+        _private_folder(path.parent)
         fd, temp = make_temp(path.parent, ".json")
         try:
             with os.fdopen(fd, "w") as f:
@@ -127,6 +141,28 @@ def _frame_range(value: object) -> dict[str, object]:
     return {"box": list(_box(value["box"])), "first": _whole(value["first"]), "last": _whole(value["last"])}
 
 
+def edits_root() -> Path:
+    """Every sidecar is under here, one folder per output folder."""
+    return state_home() / "edits"
+
+
 def sidecar_for(output: Path) -> Path:
-    """The edits file of an output: photo.unseen.jpg -> photo.unseen.jpg.unseen-edits.json."""
-    return output.with_name(output.name + SIDECAR_SUFFIX)
+    """The edits file of an output, in the state folder: <key of its folder>/NAME.unseen-edits.json.
+
+    A sidecar an earlier version wrote beside the output is moved here first, so the person's
+    corrections are kept and the output folder no longer holds them.
+    """
+    output = Path(output)
+    path = edits_root() / path_key(output.parent) / (output.name + SIDECAR_SUFFIX)
+    legacy = output.with_name(output.name + SIDECAR_SUFFIX)
+    if legacy.is_file() and not path.exists():
+        _private_folder(path.parent)
+        shutil.move(legacy, path)
+    return path
+
+
+def _private_folder(folder: Path) -> None:
+    """Make `folder` and the parents it needs with mode 0700 (mkdir's parents=True would not)."""
+    if not folder.is_dir():
+        _private_folder(folder.parent)
+        folder.mkdir(mode=0o700, exist_ok=True)

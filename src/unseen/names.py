@@ -5,14 +5,15 @@ Phones and cameras name files by capture time (PXL_20240501_142233123.jpg, "What
 one camera (IMG_1234, DSC01234, GOPR0123). Such a name becomes "photo" or "video" (numbered
 photo-2, photo-3 when several land in one folder, in the order of the inputs); any other name is
 kept. The rule reads the name alone, so a re-run names the same file the same way, and the new
-name holds nothing of the old one: no hash, no time.
+name holds nothing of the old one: no hash, no time. Folders a batch mirrors follow the same rule
+("2024-05-01/" becomes "folder/"), and so do a camera card's DCIM/100APPLE folders.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 OUTPUT_MARK = ".unseen"  # crowd.jpg -> crowd.unseen.jpg
 
@@ -35,6 +36,9 @@ _CAMERA_NAME = re.compile(
 )
 _APP_WORDS = re.compile(r"whatsapp|screenshot|screen ?shot|screen ?recording|signal-|telegram", re.IGNORECASE)
 _NEUTRAL = {"image": "photo", "video": "video"}
+# A camera card's folders (DCF): DCIM, then a number and five letters (100APPLE, 101MSDCF, 100_FUJI).
+_CARD_FOLDER = re.compile(r"^(?:dcim|\d{3}[a-z0-9_]{5})$", re.IGNORECASE)
+NEUTRAL_FOLDER = "folder"
 
 
 def carries_trace(stem: str) -> bool:
@@ -42,6 +46,41 @@ def carries_trace(stem: str) -> bool:
     if _CAMERA_NAME.search(stem) or _APP_WORDS.search(stem):
         return True
     return any(sum(c.isdigit() for c in run.group()) >= 4 for run in _DIGIT_RUN.finditer(stem))
+
+
+def folder_tells(name: str) -> bool:
+    """True when a folder's name shows a date, a time, a camera counter or a camera card."""
+    return bool(_CARD_FOLDER.match(name)) or carries_trace(name)
+
+
+def public_folders(folders: Iterable[str], policy: NamePolicy = NamePolicy.NEUTRAL) -> dict[str, str]:
+    """The output folder (POSIX, relative) of every source folder in `folders` ("" is the top).
+
+    A folder whose name tells becomes "folder" (folder-2, ... among its siblings, in name order,
+    so a re-run of the same tree gives the same names); the others keep their names.
+    """
+    wanted: set[str] = set()
+    for folder in folders:
+        parts = [p for p in folder.split("/") if p and p != "."]
+        wanted.update("/".join(parts[:i]) for i in range(len(parts) + 1))
+    out = {"": ""}
+    used: dict[str, set[str]] = {}  # names taken in each output folder, casefolded
+    keep = NamePolicy(policy) is NamePolicy.KEEP
+
+    def tells(folder: str) -> bool:
+        return not keep and folder_tells(folder.rpartition("/")[2])
+
+    # Depth by depth, kept names first: a neutral "folder" never lands on a folder kept as "Folder".
+    for folder in sorted(wanted - {""}, key=lambda f: (f.count("/"), tells(f), f)):
+        parent, _, name = folder.rpartition("/")
+        siblings = used.setdefault(out[parent], set())
+        public = name
+        if tells(folder):
+            numbered = (NEUTRAL_FOLDER if i == 1 else f"{NEUTRAL_FOLDER}-{i}" for i in range(1, 10**6))
+            public = next(n for n in numbered if n.casefold() not in siblings)
+        siblings.add(public.casefold())
+        out[folder] = f"{out[parent]}/{public}" if out[parent] else public
+    return out
 
 
 def public_stem(name: str, kind: str = "image", policy: NamePolicy = NamePolicy.NEUTRAL) -> str:

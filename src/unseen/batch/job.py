@@ -120,10 +120,33 @@ def settings_key(settings: Settings, output: Path) -> str:
     """Hash of everything besides the input that shapes an output: settings and the edits file."""
     text = json.dumps(asdict(settings), sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode())
-    sidecar = sidecar_for(output)
-    if sidecar.is_file():
-        digest.update(sidecar.read_bytes())
+    edits = _read_or_none(sidecar_for(output))
+    if edits is not None:
+        digest.update(edits)
     return digest.hexdigest()[:32]
+
+
+def _remove_output(out: Path, rel: str) -> None:
+    """Remove an earlier run's output and the folders it leaves empty (their names may tell)."""
+    path = out / rel
+    path.unlink(missing_ok=True)
+    for folder in path.parents:
+        if folder == out or not folder.is_relative_to(out):
+            break
+        try:
+            folder.rmdir()
+        except OSError:
+            break  # not empty: other outputs are in it
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    """A sidecar's bytes, or None when there is none (an unreadable one fails its file later)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return b"\x00"  # not JSON: the worker reports the file as damaged, naming it
 
 
 def run_batch(
@@ -278,7 +301,7 @@ def _plan(
             unchanged += 1
             continue
         if old is not None and old.output and old.output != target:
-            (out / old.output).unlink(missing_ok=True)  # the input changed format: its old output goes
+            _remove_output(out, old.output)  # a new format or a neutral name: the old output goes
         rows.append(
             Row(
                 entry.rel,
@@ -291,7 +314,11 @@ def _plan(
                 attempts=old.attempts if old else 0,
             )
         )
-        task = Task(entry.rel, str(src / entry.rel), str(out / target), settings, entry.kind)
+        sidecar = sidecar_for(out / target)
+        edits = _read_or_none(sidecar)
+        task = Task(
+            entry.rel, str(src / entry.rel), str(out / target), settings, entry.kind, edits, str(sidecar)
+        )
         tasks.append((entry.size, task))
     manifest.put(rows)
     tasks.sort(key=lambda item: -item[0])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from unseen.errors import InputError, OutputError, UnreadableInput, UnsupportedInput
-from unseen.names import NamePolicy, candidate_names, carries_trace
+from unseen.names import NamePolicy, candidate_names, carries_trace, folder_tells, public_folders
 
 HIDDEN = "hidden file or folder"
 SYMLINK = "symlink (never followed)"
@@ -133,24 +133,31 @@ def output_names(
     `policy` keeps it; an earlier run's such name is not reserved then, so it is renamed.
     """
     names: dict[str, str] = {}
+    entries = list(entries)
+    folders = public_folders((str(PurePosixPath(e.rel).parent) for e in entries if e.kind), policy)
     taken = {out.casefold() for out in reserved.values()}
     for entry in entries:
         if not entry.kind:
             continue
         old = reserved.get(entry.rel, "")
-        if old.endswith(entry.suffix) and (
-            policy is NamePolicy.KEEP or not carries_trace(PurePosixPath(old).name)
-        ):
+        if old.endswith(entry.suffix) and (policy is NamePolicy.KEEP or not _tells(old)):
             names[entry.rel] = reserved[entry.rel]
             continue
         rel = PurePosixPath(entry.rel)
+        parent = folders[str(rel.parent) if str(rel.parent) != "." else ""]
         for name in candidate_names(rel.name, entry.kind, entry.suffix, policy):
-            out = str(rel.parent / name) if str(rel.parent) != "." else name
+            out = f"{parent}/{name}" if parent else name
             if out.casefold() not in taken:
                 break
         taken.add(out.casefold())
         names[entry.rel] = out
     return names
+
+
+def _tells(output: str) -> bool:
+    """An earlier run's output path whose file or folder names still tell a time or a camera."""
+    path = PurePosixPath(output)
+    return carries_trace(path.name) or any(folder_tells(part) for part in path.parent.parts)
 
 
 def _reason(error: UnsupportedInput, path: Path) -> str:

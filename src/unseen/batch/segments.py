@@ -24,7 +24,6 @@ from typing import Any
 from unseen.batch import merge
 from unseen.batch.work import Outcome, Task, guarded, process
 from unseen.detect import Detector
-from unseen.edits import sidecar_for
 from unseen.errors import UnseenError
 from unseen.media.segment_join import SegmentMismatch, join_segments
 from unseen.media.segments import SEGMENT_SECONDS, Segment, plan_segments, read_timeline
@@ -52,7 +51,7 @@ def video_task(task: Task, seconds: float, detector: Detector | None) -> Outcome
     A video a person corrected (a sidecar file beside its output) is done whole too: the edits
     name the whole run's face tracks, and a track that crosses a cut is another track after it.
     """
-    if sidecar_for(Path(task.dst)).is_file():
+    if task.edits is not None:
         return process(task, detector)
     if task.settings.audio is AudioPolicy.DISGUISE:  # the voice is disguised and proved over the whole track
         return process(task, detector)

@@ -15,8 +15,6 @@ An output folder from an earlier version of unseen may still hold its manifest
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import IO
 
 from unseen.batch.manifest import MANIFEST_FILE
 from unseen.errors import OutputError
+from unseen.statehome import path_key, state_home
 
 LOCK_FILE = "lock"
 LEGACY_MANIFEST = ".unseen-manifest.sqlite"  # where versions before this one kept it: inside OUT
@@ -33,15 +32,13 @@ _SQLITE_SIDE = ("-wal", "-shm", "-journal")
 
 def state_root() -> Path:
     """Every batch's default state folder is under here: $XDG_STATE_HOME/unseen/batches."""
-    base = os.environ.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
-    return root / "unseen" / "batches"
+    return state_home() / "batches"
 
 
 def default_state_dir(out: Path) -> Path:
     """The state folder of the batch writing into `out`: its name, then a hash of its full path."""
     real = Path(out).resolve()
-    key = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
+    key = path_key(real)
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", real.name)[:40].strip("._") or "batch"
     return state_root() / f"{name}-{key}"
 

@@ -1,6 +1,8 @@
 """One file of a batch, as a worker does it: the same function in a local process and on Ray.
 
-Only paths and settings travel to a worker, and only a small Outcome (no pixels) comes back.
+Only paths, settings and a person's corrections (the sidecar's bytes, read where the batch was
+planned: a Ray worker on another machine cannot see the driver's state folder) travel to a
+worker, and only a small Outcome (no pixels) comes back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from unseen.batch.manifest import State
 from unseen.detect import Detector
+from unseen.edits import Edits
 from unseen.errors import InputError, OutputError, VerificationFailed
 from unseen.settings import Settings
 from unseen.types import Report, Verdict
@@ -31,6 +34,8 @@ class Task:
     dst: str
     settings: Settings
     kind: str = ""  # "image" or "video": a long video may be split into segments on Ray
+    edits: bytes | None = None  # the review sidecar's bytes, None when the person made none
+    edits_path: str = ""  # where they were read: damaged edits are reported under this name
 
 
 @dataclass
@@ -83,7 +88,8 @@ def process(task: Task, detector: Detector | None = None) -> Outcome:
     from unseen.pipeline import anonymize_file
 
     def make() -> Report:
-        return anonymize_file(task.src, task.dst, task.settings, detector=detector)
+        edits = Edits() if task.edits is None else Edits.parse(task.edits, Path(task.edits_path))
+        return anonymize_file(task.src, task.dst, task.settings, detector=detector, edits=edits)
 
     return guarded(task, task.dst, make)
 

@@ -27,8 +27,8 @@ from unseen.detect.base import iou_matrix
 from unseen.edits import REMOVED_IOU, Box, Edits, sidecar_for
 from unseen.errors import UnreadableInput, UnseenError
 from unseen.media.image import load_image
-from unseen.media.registry import identify
-from unseen.names import NamePolicy, candidate_names
+from unseen.media.registry import MediaType, identify
+from unseen.names import NamePolicy, candidate_names, public_folders
 from unseen.pipeline import default_output, find_faces
 from unseen.redact import head_boxes
 from unseen.redact.masks import BOTTOM, SIDE, TOP
@@ -158,7 +158,6 @@ class Catalog:
         with item.lock:
             if item.edits_error is not None:
                 raise UnreadableInput(item.edits_error)
-            item.sidecar.parent.mkdir(parents=True, exist_ok=True)
             edits.save(item.sidecar)
             item.edits = edits
             item.version += 1
@@ -294,9 +293,9 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _walk(folder: Path, out: Path, skipped: list[str], names: NamePolicy = NamePolicy.NEUTRAL) -> list[Item]:
     """Every photo and video in the folder (by content), sorted; outputs mirror its layout in `out`,
-    named as `unseen batch` names them (a name that shows a time becomes photo, photo-2, ...)."""
-    items: list[Item] = []
-    taken: set[str] = set()
+    named as `unseen batch` names them (a file or folder name that shows a time becomes photo,
+    photo-2, ... or folder, folder-2, ...)."""
+    found: list[tuple[Path, Path, MediaType]] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
@@ -305,20 +304,24 @@ def _walk(folder: Path, out: Path, skipped: list[str], names: NamePolicy = NameP
                 continue
             rel = path.relative_to(folder)
             try:
-                media = identify(path)
+                found.append((path, rel, identify(path)))
             except UnseenError:
                 skipped.append(rel.as_posix())
-                continue
-            out_name = next(
-                n
-                for n in candidate_names(name, media.kind.value, media.suffix, names)
-                if (rel.parent / n).as_posix().casefold() not in taken
-            )
-            taken.add((rel.parent / out_name).as_posix().casefold())
-            target = out / rel.parent / out_name
-            items.append(
-                Item(id=len(items), source=path, output=target, name=rel.as_posix(), kind=media.kind.value)
-            )
+    folders = public_folders((rel.parent.as_posix() for _, rel, _ in found), names)
+    items: list[Item] = []
+    taken: set[str] = set()
+    for path, rel, media in found:
+        parent = folders[rel.parent.as_posix() if rel.parent != Path(".") else ""]
+        out_name = next(
+            n
+            for n in candidate_names(path.name, media.kind.value, media.suffix, names)
+            if f"{parent}/{n}".casefold() not in taken
+        )
+        taken.add(f"{parent}/{out_name}".casefold())
+        target = out / parent / out_name
+        items.append(
+            Item(id=len(items), source=path, output=target, name=rel.as_posix(), kind=media.kind.value)
+        )
     return items
 
 
