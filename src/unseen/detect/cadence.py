@@ -147,15 +147,20 @@ class VideoDetector:
 
     def _around_faces(self, image: Image, index: int) -> list[Detections]:
         """Each face seen in the last looks, looked for again in a crop around it."""
-        known = [boxes for _, boxes in sorted(self.seen.items())]
-        if not known:
+        if not any(len(boxes) for boxes in self.seen.values()):
             return []
-        boxes = nms(Detections(np.concatenate(known), np.ones(sum(map(len, known)), np.float32)), 0.3).boxes
+        # the newest box of each face wins (scored by recency); an older one reaches further
+        ages = np.concatenate([np.full(len(b), index - at, np.float32) for at, b in self.seen.items()])
+        known = Detections(
+            np.concatenate(list(self.seen.values())), (1.0 - ages / (index + 1.0)).astype(np.float32)
+        )
+        kept = nms(known, 0.3)
         parts = []
-        for box in boxes:
+        for box, score in zip(kept.boxes, kept.scores, strict=True):
+            age = (1.0 - float(score)) * (index + 1.0)
             size = max(float(box[2] - box[0]), float(box[3] - box[1]), 1.0)
             scale = float(np.clip(CROP_FACE_PX / size, *CROP_SCALES))
-            reach = max(0.5 * size, CROP_REACH)
+            reach = max(0.5 * size, CROP_REACH * max(1.0, age / self.cadence.every))
             found = self._crop(image, box, reach, scale, "around faces")
             parts.append(found.with_source("centerface" if scale <= 1 else f"centerface@{scale:g}"))
         return parts
