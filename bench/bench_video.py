@@ -23,7 +23,7 @@ import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-VENV = ROOT / ".venv" / "bin"
+VENV = Path(sys.executable).parent  # the venv running this (a worktree has none of its own)
 SHARED = ROOT.parent / "shared" / "data" / "videos"
 sys.path.insert(0, str(BENCH))
 

@@ -24,17 +24,8 @@ from unseen.detect.base import Detector, FakeDetector
 from unseen.edits import Edits, sidecar_for
 from unseen.errors import UnseenError
 from unseen.media import video_streams as streams
-from unseen.media.segments import (
-    Keyframe,
-    Segment,
-    SegmentMismatch,
-    Timeline,
-    avcc_parameter_sets,
-    join_segments,
-    keyframes,
-    plan_segments,
-    read_timeline,
-)
+from unseen.media.segment_join import SegmentMismatch, avcc_parameter_sets, join_segments
+from unseen.media.segments import Keyframe, Segment, Timeline, keyframes, plan_segments, read_timeline
 from unseen.media.video_streams import read_back
 from unseen.settings import AudioPolicy, Settings
 from unseen.tempfiles import PREFIX
@@ -366,6 +357,35 @@ def test_merged_verdict_is_the_worst_of_the_parts() -> None:
     assert merge_reports(task, [report("verified")]).metadata_removed == []  # the audio is kept
     dropped = Task("a.mp4", "a.mp4", "out/a.unseen.mp4", Settings(audio=AudioPolicy.DROP))
     assert merge_reports(dropped, [report("verified")]).metadata_removed == ["audio track"]
+
+
+def test_merged_report_keeps_every_field_of_the_parts() -> None:
+    """Coverage, notes, stages, text and the check's findings survive a segment join, and the
+    merged report reads back from JSON with the enums it had."""
+    import json
+
+    from unseen.types import Check, Coverage, Finding, MaskStyle, TextReport, Verdict
+
+    task = Task("a.mp4", "a.mp4", "out/a.unseen.mp4", Settings())
+
+    def part(first: int, share: float, note: str) -> dict[str, object]:
+        check = Check(redetected=1, rounds=first // 30 + 1, findings=[Finding(first + 3, (1, 2, 3, 4))])
+        report = Report(
+            "a.mp4", None, W, H, mask=MaskStyle.NOISE, verdict=Verdict.VERIFIED, check=check,
+            coverage=Coverage(masked=share, beyond_faces=share / 2, worst_frame=first + 5, worst_share=share),
+            notes=[note], stages={"decode": 1.0}, text=TextReport("people", other_found=first + 1),
+        )  # fmt: skip
+        return json.loads(json.dumps(report.to_dict()))
+
+    merged = merge_reports(task, [part(0, 0.1, "a"), part(30, 0.3, "b")], [30, 90])
+    assert merged.mask is MaskStyle.NOISE and merged.verdict is Verdict.VERIFIED
+    assert merged.check is not None and merged.check.redetected == 2 and merged.check.rounds == 2
+    assert [f.frame for f in merged.check.findings] == [3, 33]
+    assert merged.coverage == Coverage(masked=0.25, beyond_faces=0.125, worst_frame=35, worst_share=0.3)
+    assert merged.notes == ["a", "b"] and merged.stages == {"decode": 2.0}
+    assert merged.text is not None and merged.text.other_found == 32 and merged.text.mode == "people"
+    again = Report.from_dict(json.loads(json.dumps(merged.to_dict())))
+    assert again == merged and again.to_dict()["verdict"] == "verified"
 
 
 # Segments made by anonymize_video itself (span=...), joined, against a whole-file run.

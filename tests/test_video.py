@@ -257,7 +257,9 @@ def test_check_masks_what_the_detector_missed(tmp_path: Path, astronaut: Image) 
 
 def test_check_refuses_when_masking_harder_fails(tmp_path: Path) -> None:
     class Stubborn:
-        def check(self, original: Image, masked: Image, faces: Detections, area: np.ndarray) -> Check:
+        def check(
+            self, original: Image, masked: Image, faces: Detections, area: np.ndarray, opaque: object = None
+        ) -> Check:
             return Check(redetected=1, redetected_boxes=[(10, 20, 50, 70)])
 
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"

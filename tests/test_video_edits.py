@@ -152,8 +152,9 @@ def test_sidecar_edits_apply_to_a_video(tmp_path: Path) -> None:
 def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
     tmp_path: Path, astronaut: np.ndarray
 ) -> None:
-    """At 1080p the detector runs at half size 7.5 times a second and at full size 2.5 times:
-    a face too small for the half-size pass is still masked on every frame, big faces too."""
+    """At 1080p the whole picture is looked at half size 2.5 times a second and at full size
+    once; between, only crops around the faces seen: a face too small for the half-size pass is
+    still masked on every frame, big faces too."""
     import cv2
 
     from unseen.detect import CenterFace, cadence
@@ -168,19 +169,23 @@ def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
         image[200:640, 1200 - 5 * i : 1620 - 5 * i] = big
         return image
 
-    scales: list[float] = []
+    scales: list[float] = []  # of the whole-picture runs
+    crops: list[float] = []
 
     class Spy(CenterFace):
         def detect_at(self, image: np.ndarray, scale: float, *args: object, **kw: object) -> object:
-            scales.append(scale)
+            (scales if image.shape[:2] == (1080, 1920) else crops).append(scale)
             return super().detect_at(image, scale, *args, **kw)  # type: ignore[arg-type]
 
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     write_clip(src, frames=26, size=(1920, 1080), draw=draw)
     anonymize_video(src, dst, FAST, Spy(threshold=0.2))
-    every = round(30 / cadence.DETECTIONS_PER_SECOND)
-    fine = len(range(0, 26, 12))  # full size alone on those: one network run sees big faces too
-    assert scales.count(0.5) == len(range(0, 26, every)) - fine and scales.count(1.0) == fine
+    plan = cadence.Cadence.for_clip(30, 1920, 1080, scalable=True)
+    fine = len(range(0, 26, plan.fine_every))  # full size alone on those: it sees big faces too
+    assert scales.count(0.5) == len(range(0, 26, plan.full_every)) - fine and scales.count(1.0) == fine
+    assert len(scales) == len(range(0, 26, plan.full_every))
+    looks = len(range(0, 26, plan.every)) - len(range(0, 26, plan.full_every))
+    assert len(crops) >= 2 * looks  # a crop for each of the two faces on every other look
     for i, image in enumerate(decoded(dst)):
         for x, y, w, h in ((300 + 2 * i, 500, 48, 50), (1200 - 5 * i, 200, 420, 440)):
             box = (x + face[0] * w, y + face[1] * h, x + face[2] * w, y + face[3] * h)
@@ -193,7 +198,14 @@ def test_switched_off_track_is_not_in_the_report_and_a_given_verifier_attacks(tm
     class Counting:
         calls = 0
 
-        def check(self, original: np.ndarray, masked: np.ndarray, faces: object, area: np.ndarray) -> Check:
+        def check(
+            self,
+            original: np.ndarray,
+            masked: np.ndarray,
+            faces: object,
+            area: np.ndarray,
+            opaque: object = None,
+        ) -> Check:
             Counting.calls += 1
             return Check()
 

@@ -126,7 +126,9 @@ def test_masks_far_beyond_the_faces_are_said_in_the_line(tmp_path: Path) -> None
 
 def test_a_refusal_names_frames_and_positions_in_the_report(tmp_path: Path) -> None:
     class Stubborn:
-        def check(self, original: Image, masked: Image, faces: Detections, area: np.ndarray) -> Check:
+        def check(
+            self, original: Image, masked: Image, faces: Detections, area: np.ndarray, opaque: object = None
+        ) -> Check:
             return Check(redetected=1, redetected_boxes=[(10, 20, 50, 70)])
 
     src = tmp_path / "in.mp4"

@@ -19,7 +19,7 @@ from unseen.cli_options import NO_VERIFY_WARNING, add_settings_arguments, settin
 from unseen.errors import InputError, OutputError, UnseenError, VerificationFailed
 from unseen.names import candidate_names, carries_trace
 from unseen.settings import Settings
-from unseen.types import Check, Report
+from unseen.types import Check, Report, Verdict
 
 EXIT_OK, EXIT_USAGE, EXIT_INPUT, EXIT_REFUSED = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report a process ended by SIGINT
@@ -289,7 +289,9 @@ def _run_anonymize(argv: list[str]) -> int:
         except (InputError, OutputError, UnseenError) as exc:
             _error(str(exc))
             reports.append(
-                Report(source=str(src), output=None, width=0, height=0, verdict="refused", error=str(exc))
+                Report(
+                    source=str(src), output=None, width=0, height=0, verdict=Verdict.REFUSED, error=str(exc)
+                )
             )
             code = max(code, EXIT_INPUT) if code != EXIT_REFUSED else code
             continue

@@ -91,8 +91,8 @@ def anonymize(
         width=int(image.shape[1]),
         height=int(image.shape[0]),
         faces=face_records(detections, image.shape),
-        mask=settings.mask.value,
-        verdict=verdict.value,
+        mask=settings.mask,
+        verdict=verdict,
         check=check,
         text=text,
     )
@@ -194,8 +194,8 @@ def anonymize_file(
             )
 
     save_image(masked, target, out_type.image_format, alpha=loaded.alpha, check=metadata_read_back)
-    if report.verdict == Verdict.REFUSED.value:
-        report.verdict = Verdict.UNVERIFIED.value  # written only because of --force
+    if report.verdict == Verdict.REFUSED:
+        report.verdict = Verdict.UNVERIFIED  # written only because of --force
     report.output = str(target)
     report.seconds = round(time.perf_counter() - start, 4)
     return report
@@ -278,7 +278,7 @@ def inspect_file(
         height=int(loaded.pixels.shape[0]),
         faces=face_records(detections, loaded.pixels.shape, settings.grow),
         metadata_removed=list(loaded.metadata),
-        verdict=Verdict.UNVERIFIED.value,
+        verdict=Verdict.UNVERIFIED,
     )
     from unseen.text.protect import survey_text
 

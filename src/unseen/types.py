@@ -99,6 +99,9 @@ class MaskStyle(str, enum.Enum):
     BLUR = "blur"
     PIXELATE = "pixelate"
 
+    def __str__(self) -> str:
+        return self.value  # what the report and the command line say
+
 
 class MaskShape(str, enum.Enum):
     ELLIPSE = "ellipse"
@@ -109,6 +112,9 @@ class Verdict(str, enum.Enum):
     VERIFIED = "verified"
     UNVERIFIED = "unverified"  # --no-verify, or --force over a failed check
     REFUSED = "refused"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -226,9 +232,9 @@ class Report:
     width: int
     height: int
     faces: list[FaceRecord] = field(default_factory=list)
-    mask: str = MaskStyle.SOLID.value
+    mask: MaskStyle = MaskStyle.SOLID
     metadata_removed: list[str] = field(default_factory=list)
-    verdict: str = Verdict.UNVERIFIED.value
+    verdict: Verdict = Verdict.UNVERIFIED
     check: Check | None = None
     seconds: float = 0.0
     error: str | None = None
@@ -238,6 +244,10 @@ class Report:
     text: TextReport | None = None
     voice: VoiceCheck | None = None  # video with --audio disguise
 
+    def __post_init__(self) -> None:
+        # from JSON, or a caller's plain string: the enum, so a wrong value fails here
+        self.mask, self.verdict = MaskStyle(self.mask), Verdict(self.verdict)
+
     @property
     def face_count(self) -> int:
         return len(self.faces)
@@ -245,6 +255,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["face_count"] = self.face_count
+        out["mask"], out["verdict"] = self.mask.value, self.verdict.value
         return out
 
     @classmethod

@@ -12,7 +12,9 @@ class PixelAttack:
     def __init__(self) -> None:
         self.sizes: list[tuple[int, int]] = []
 
-    def check(self, original: np.ndarray, masked: np.ndarray, faces: object, area: np.ndarray) -> object:
+    def check(
+        self, original: np.ndarray, masked: np.ndarray, faces: object, area: np.ndarray, opaque: object = None
+    ) -> object:
         from unseen.types import Check
 
         self.sizes.append(masked.shape[:2])

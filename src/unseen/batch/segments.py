@@ -17,24 +17,19 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from unseen.batch import merge
 from unseen.batch.work import Outcome, Task, guarded, process
 from unseen.detect import Detector
 from unseen.errors import UnseenError
-from unseen.media.segments import (
-    SEGMENT_SECONDS,
-    Segment,
-    SegmentMismatch,
-    join_segments,
-    plan_segments,
-    read_timeline,
-)
+from unseen.media.segment_join import SegmentMismatch, join_segments
+from unseen.media.segments import SEGMENT_SECONDS, Segment, plan_segments, read_timeline
 from unseen.settings import AudioPolicy
 from unseen.tempfiles import temp_path
-from unseen.types import Check, FaceRecord, Report, TextReport, Verdict
+from unseen.types import Report
 
 SEGMENT_ENV = "UNSEEN_SEGMENT_SECONDS"  # seconds of video per segment task; 0 keeps every video whole
 
@@ -83,7 +78,7 @@ def join_task(
     task: Task, segments: list[Segment], parts: list[Outcome], detector: Detector | None
 ) -> Outcome:
     """The output from the parts, or, if they do not add up to the input, the video done whole."""
-    report = merge_reports(task, [part.report or {} for part in parts])
+    report = merge_reports(task, [part.report or {} for part in parts], [s.frames for s in segments])
 
     def make() -> Report:
         try:
@@ -101,106 +96,9 @@ def join_task(
         remove_parts([p.output for p in parts])
 
 
-def merge_reports(task: Task, reports: list[dict[str, Any]]) -> Report:
+def merge_reports(task: Task, reports: list[dict[str, Any]], frames: list[int] | None = None) -> Report:
     """One Report for the whole video from its segments' (frame numbers in them are the video's)."""
-    parts = [_report(r) for r in reports if r]
-    if not parts:
-        return Report(source=task.src, output=task.dst, width=0, height=0)
-    checks = [p.check for p in parts if p.check is not None]
-    check = None
-    if checks:
-        distances = [c.min_embedding_distance for c in checks if c.min_embedding_distance is not None]
-        check = Check(
-            redetected=sum(c.redetected for c in checks),
-            redetected_boxes=[b for c in checks for b in c.redetected_boxes][:100],
-            recognizable_faces=sum(c.recognizable_faces for c in checks),
-            min_embedding_distance=min(distances, default=None),
-            leaking_boxes=[b for c in checks for b in c.leaking_boxes],
-            metadata_left=[m for c in checks for m in c.metadata_left],
-            rounds=max(c.rounds for c in checks),
-            seconds=sum(c.seconds for c in checks),
-        )
-    verdicts = {p.verdict for p in parts}
-    verdict = next(v.value for v in (Verdict.REFUSED, Verdict.UNVERIFIED, Verdict.VERIFIED)
-                   if v.value in verdicts or v is Verdict.VERIFIED)  # fmt: skip
-    removed = list(parts[0].metadata_removed)
-    if task.settings.audio is AudioPolicy.KEEP:
-        # parts are picture only, the output is not
-        removed = [name for name in removed if name != "audio track"]
-    return Report(
-        source=task.src,
-        output=task.dst,
-        width=parts[0].width,
-        height=parts[0].height,
-        faces=_one_per_track([face for p in parts for face in p.faces]),
-        mask=parts[0].mask,
-        metadata_removed=removed,
-        verdict=verdict,
-        check=check,
-        seconds=sum(p.seconds for p in parts),
-        text=merge_text_reports([p.text for p in parts]),
-    )
-
-
-def merge_text_reports(reports: list[TextReport | None]) -> TextReport | None:
-    """The segments' text counts added up (text seen across a cut counts once per segment)."""
-    texts = [t for t in reports if t is not None]
-    if not texts:
-        return None
-    return TextReport(
-        mode=texts[0].mode,
-        checked=all(t.checked for t in texts),
-        regions=[r for t in texts for r in t.regions],
-        on_people_found=sum(t.on_people_found for t in texts),
-        on_people_masked=sum(t.on_people_masked for t in texts),
-        on_people_left=sum(t.on_people_left for t in texts),
-        other_found=sum(t.other_found for t in texts),
-        other_masked=sum(t.other_masked for t in texts),
-        other_left=sum(t.other_left for t in texts),
-        redetected=sum(t.redetected for t in texts),
-        redetected_boxes=[b for t in texts for b in t.redetected_boxes],
-        rounds=max(t.rounds for t in texts),
-    )
-
-
-def _one_per_track(faces: list[FaceRecord]) -> list[FaceRecord]:
-    """A track both sides of a cut saw (one segment in its look-ahead) is one face, over both ranges."""
-    merged: list[FaceRecord] = []
-    by_track: dict[int, FaceRecord] = {}
-    for face in faces:
-        same = by_track.get(face.track) if face.track is not None else None
-        if same is None:
-            merged.append(face)
-            if face.track is not None:
-                by_track[face.track] = face
-            continue
-        same.score = max(same.score, face.score)
-        if face.first is not None and (same.first is None or face.first < same.first):
-            same.first, same.box, same.mask_box = face.first, face.box, face.mask_box
-        if face.last is not None and (same.last is None or face.last > same.last):
-            same.last = face.last
-    return merged
-
-
-def _report(data: dict[str, Any]) -> Report:
-    names = {f.name for f in fields(Report)}
-    values = {k: v for k, v in data.items() if k in names}
-    values["faces"] = [FaceRecord(**_tuples(face)) for face in values.get("faces", [])]
-    if values.get("check") is not None:
-        check = dict(values["check"])
-        for key in ("redetected_boxes", "leaking_boxes"):
-            check[key] = [tuple(box) for box in check.get(key, [])]
-        values["check"] = Check(**check)
-    if values.get("text") is not None:
-        values["text"] = Report.from_dict({**_EMPTY, "text": values["text"]}).text
-    return Report(**values)
-
-
-_EMPTY: dict[str, Any] = {"source": None, "output": None, "width": 0, "height": 0}
-
-
-def _tuples(face: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in face.items()}
+    return merge.merge_reports(task.src, task.dst, task.settings.audio, reports, frames)
 
 
 def remove_parts(paths: list[str | None]) -> None:

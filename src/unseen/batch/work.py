@@ -153,7 +153,7 @@ def guarded(task: Task, dst: str, make: Callable[[], Report]) -> Outcome:
         State.DONE,
         output=dst,
         faces=report.face_count,
-        verdict=report.verdict,
+        verdict=report.verdict.value,
         seconds=time.perf_counter() - start,
         report=report.to_dict(),
         worker=worker,

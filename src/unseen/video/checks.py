@@ -43,8 +43,10 @@ class Checks:
         width: int,
         height: int,
         seed: Callable[[int, Detections], None],
+        opaque: bool = True,
     ) -> None:
         self.verifier = verifier or default_verifier()
+        self.opaque = opaque  # the style fills a face solid or with noise: geometry proves it
         self.every, self.width, self.height = every, width, height
         self.seed = seed  # makes a seeded track of what a check found on a frame
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unseen-check")
@@ -97,17 +99,18 @@ class Checks:
         original, masked, masks, area = prepare(at)
         self.masked[at] = (masks.signature(), masked)
         self.faces[at] = masks.faces
+        opaque = np.full(len(masks.faces), self.opaque) | (masks.faces.sources == "check")
         # a follow-up only looks around what was found: at 4K a whole-frame attack takes seconds
         region = None if at % self.every == 0 else self.follow_ups.get(at)
         if region is None:
-            return self.pool.submit(self.verifier.check, original, masked, masks.faces, area)
+            return self.pool.submit(self.verifier.check, original, masked, masks.faces, area, opaque)
         x1, y1, x2, y2 = region
         crop = (slice(y1, y2), slice(x1, x2))
         faces = masks.faces.shifted(-x1, -y1)
         # contiguous copies: dlib takes no strided arrays
         part, masked_part = np.ascontiguousarray(original[crop]), np.ascontiguousarray(masked[crop])
         future = self.pool.submit(
-            self.verifier.check, part, masked_part, faces, np.ascontiguousarray(area[crop])
+            self.verifier.check, part, masked_part, faces, np.ascontiguousarray(area[crop]), opaque
         )
         return _shifted(future, x1, y1)
 
@@ -134,12 +137,7 @@ class Checks:
         found = np.asarray(boxes, np.float32).reshape(-1, 4)
         if at in self.follow_ups:
             found = np.concatenate([found, np.asarray([self.follow_ups[at]], np.float32)])
-        size = np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1])
-        reach = np.maximum(1.5 * size, 64.0)[:, None]
-        low = (found[:, :2] - reach).min(axis=0).clip(0)
-        high = (found[:, 2:] + reach).max(axis=0)
-        x2, y2 = min(self.width, int(high[0])), min(self.height, int(high[1]))
-        self.follow_ups[at] = (int(low[0]), int(low[1]), x2, y2)
+        self.follow_ups[at] = _around(found, self.width, self.height)
 
     def findings(self) -> list[Finding]:
         """What the last check of each frame still found, by frame."""
@@ -182,6 +180,15 @@ def contains_smaller_face(box: Box, faces: Detections) -> bool:
     small = faces.widths * faces.heights * CONTAINS_FACE < area
     near = iou_matrix(np.asarray([box], np.float32), faces.boxes)[0] < 0.5
     return bool((inside & small & near).any())
+
+
+def _around(boxes: npt.NDArray[np.float32], width: int, height: int) -> Region:
+    """The part of the picture within 1.5 face sizes (at least 64 px) of every box."""
+    size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    reach = np.maximum(1.5 * size, 64.0)[:, None]
+    low = (boxes[:, :2] - reach).min(axis=0).clip(0)
+    high = (boxes[:, 2:] + reach).max(axis=0)
+    return int(low[0]), int(low[1]), min(width, int(high[0])), min(height, int(high[1]))
 
 
 def _detections(boxes: list[Box]) -> Detections:

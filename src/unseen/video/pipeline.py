@@ -31,7 +31,7 @@ from unseen.media.segments import Span
 from unseen.media.video_io import Encoder, local, reason, upright
 from unseen.settings import AudioPolicy, Settings
 from unseen.track import Tracker
-from unseen.types import Detections, FaceRecord, Image
+from unseen.types import Detections, FaceRecord, Image, MaskStyle
 from unseen.verify.verifier import Verifier
 from unseen.video.checks import CHECKS_PER_SECOND, Checks
 from unseen.video.painting import Masks, Painter
@@ -91,10 +91,12 @@ class Job:
         self.detector = VideoDetector.for_clip(detector, self.fps, ctx.width, ctx.height)
         cadence = self.detector.cadence
         lag = round(BACKFILL_SECONDS * self.fps)
-        split = cadence.slowest > cadence.every
+        split = cadence.slowest > cadence.full_every
+        # between whole-picture passes, the looks around known faces keep tracks alive: a track
+        # is held until the next whole-picture pass, not the rarest one
         self.tracker = Tracker(
-            hold=max(cadence.every, round(HOLD_SECONDS * self.fps), cadence.slowest + 1),
-            backfill=cadence.every + lag,
+            hold=max(cadence.full_every + 1, round(HOLD_SECONDS * self.fps)),
+            backfill=cadence.full_every + lag,
             small_backfill=cadence.slowest + lag if split else 0,
             small_px=SMALL_FACE_PX if split else 0.0,
         )
@@ -199,7 +201,10 @@ class Job:
         self.width, self.height = (ctx.height, ctx.width) if quarter % 2 else (ctx.width, ctx.height)
         self.painter = Painter(self.settings, self.width, self.height)
         if self.settings.verify and self.plan is None:
-            self.checks = Checks(self.verifier, self.check_every, self.width, self.height, self.tracker.seed)
+            opaque = self.settings.mask in (MaskStyle.SOLID, MaskStyle.NOISE)
+            self.checks = Checks(
+                self.verifier, self.check_every, self.width, self.height, self.tracker.seed, opaque
+            )
 
     def _in_span(self, frame: av.VideoFrame, span: Span, lead: deque[av.VideoFrame]) -> bool:
         """Whether a decoded frame belongs to the segment. Frames past its end are looked at

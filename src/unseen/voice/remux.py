@@ -66,7 +66,7 @@ def disguise_video(
             check.similarity = max(check.similarity or -1.0, round(judged.similarity, 3))
     if judge_with is not None and (check.similarity or -1.0) >= judge_with.threshold and not settings.force:
         # refused before the picture is worked on: masking faces cannot change this verdict
-        refused = Report(source=str(src), output=None, width=0, height=0, verdict=Verdict.REFUSED.value)
+        refused = Report(source=str(src), output=None, width=0, height=0, verdict=Verdict.REFUSED)
         refused.voice = check
         raise VerificationFailed(_refusal(src, check), refused)
     check.similarity = None  # the figure reported is the written file's, judged below
@@ -88,13 +88,13 @@ def disguise_video(
         if report.check is not None:
             report.check.metadata_left = left
         if left:
-            report.verdict = Verdict.REFUSED.value
+            report.verdict = Verdict.REFUSED
             raise VerificationFailed(f"{src}: identifying metadata survived: {', '.join(left)}", report)
         if judge_with is not None and not check.verified:
             if not settings.force:
-                report.verdict = Verdict.REFUSED.value
+                report.verdict = Verdict.REFUSED
                 raise VerificationFailed(_refusal(src, check), report)
-            report.verdict = Verdict.UNVERIFIED.value
+            report.verdict = Verdict.UNVERIFIED
         os.chmod(final, 0o644)  # mkstemp makes 0600; the output is meant to be shared
         os.replace(final, dst)
         final = None
