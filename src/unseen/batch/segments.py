@@ -48,7 +48,7 @@ def segment_seconds(seconds: float | None = None) -> float:
 def video_task(task: Task, seconds: float, detector: Detector | None) -> Outcome | list[Segment]:
     """A video too short to split (or that cannot be split) is done here whole; else its segments.
 
-    A video a person corrected (a sidecar file beside its output) is done whole too: the edits
+    A video a person corrected (its edits travel with the task) is done whole too: the edits
     name the whole run's face tracks, and a track that crosses a cut is another track after it.
     """
     if task.edits is not None:

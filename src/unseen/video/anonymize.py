@@ -89,9 +89,9 @@ def anonymize_video(
             raise VerificationFailed(f"{src}: {refusal(report.check.findings)}", report)
         if job.text is not None and (text_refused := job.text.refusal()):
             if not settings.force:
-                report.verdict = Verdict.REFUSED.value
+                report.verdict = Verdict.REFUSED
                 raise VerificationFailed(f"{src}: {text_refused}", report)
-            report.verdict = Verdict.UNVERIFIED.value
+            report.verdict = Verdict.UNVERIFIED
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; the output is an ordinary file, meant to be shared
         os.replace(tmp, dst)
     except BaseException:
