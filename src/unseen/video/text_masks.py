@@ -3,7 +3,7 @@
 The text detector looks at every `every`-th frame (about twice a second; on the bodies below the
 tracked faces for `people` and `off`, the whole frame too for `all`). A frame between two looks
 gets the regions of both: the earlier held, the later back-filled, so text is masked from the
-first frame it is on. A region on a person rides with that person's face track (a name patch
+first frame it is on (the clip's last frame is a look too, for the frames after the last one). A region on a person rides with that person's face track (a name patch
 moves with its wearer); other text stays where it was seen, covering where it was at both looks.
 Checked frames are looked at again after masking: what the mode should mask and is still found
 is masked harder around that frame, and after MAX_ROUNDS the clip is refused.
@@ -128,7 +128,7 @@ class VideoText:
         first = self.start + (index - self.start) // self.every * self.every
         boxes: list[FloatArray] = []
         grows: list[FloatArray] = []
-        for at in (first, first + self.every):
+        for at in (first, _next_look(first + self.every, first, index, buffer)):
             look = self._look(at, index, current, buffer, masks_at)
             if look is not None and self.mode is not TextMode.OFF:
                 placed = _place(look, masks)
@@ -392,6 +392,14 @@ def _in_faces(boxes: FloatArray, faces: FloatArray) -> BoolArray:
     inter = w.clip(0) * h.clip(0)
     area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
     return np.asarray((inter / area[:, None] >= IN_FACE).any(axis=1))
+
+
+def _next_look(at: int, first: int, index: int, buffer: Sequence[Buffered]) -> int:
+    """The look after `first`: at the cadence, or on the clip's last frame when the clip ends
+    before it, so the frames after the last look are not held from one look alone (the wearer
+    moves on; the face track carries the mask only as well as the face box follows)."""
+    last = max(index, buffer[-1].index) if buffer else index  # frame `index` may be out of it
+    return last if first < last < at else at
 
 
 def _buffered(buffer: Sequence[Buffered], at: int) -> Image | None:
