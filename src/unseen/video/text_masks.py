@@ -3,10 +3,11 @@
 The text detector looks at every `every`-th frame (about twice a second; on the bodies below the
 tracked faces for `people` and `off`, the whole frame too for `all`). A frame between two looks
 gets the regions of both: the earlier held, the later back-filled, so text is masked from the
-first frame it is on (the clip's last frame is a look too, for the frames after the last one). A region on a person rides with that person's face track (a name patch
-moves with its wearer); other text stays where it was seen, covering where it was at both looks.
-Checked frames are looked at again after masking: what the mode should mask and is still found
-is masked harder around that frame, and after MAX_ROUNDS the clip is refused.
+first frame it is on (the clip's last frame is a look too, for the frames after the last one).
+A region on a person rides with that person's face track (a name patch moves with its wearer);
+other text stays where it was seen, covering where it was at both looks. Checked frames are
+looked at again after masking: what the mode should mask and is still found is masked harder
+around that frame, and after MAX_ROUNDS the clip is refused.
 """
 
 from __future__ import annotations
