@@ -93,27 +93,28 @@ def _session(proc: Path) -> int | None:
 
 def test_a_killed_batch_resumes_with_every_file_done_once(tmp_path: Path) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
-    for i in range(30):
+    for i in range(15):
         photo(src / f"d{i % 3}" / f"p{i:02d}.jpg", i, size=(320, 240))
-    command = [*COMMAND, str(src), "-o", str(out), "--no-verify", "-q", "--workers", "2"]
+    # text off: this is about the batch's state, and text reading is a third of a photo's time
+    command = [*COMMAND, str(src), "-o", str(out), "--no-verify", "--text", "off", "-q", "--workers", "2"]
     # SIGKILL to the driver only: its workers must die with it
-    returncode, _ = stop_midway(command, out, signal.SIGKILL, whole_job=False, done=4)
+    returncode, _ = stop_midway(command, out, signal.SIGKILL, whole_job=False, done=3)
     assert returncode == -signal.SIGKILL
     before = rows(out)
     done_before = {rel for rel, r in before.items() if r["state"] == "done"}
-    assert 4 <= len(done_before) < 30
+    assert 3 <= len(done_before) < 15
     (out / "d0" / ".unseen-tmp-killed.jpg").write_bytes(b"\xff\xd8\xff half a face")  # a worker's leftover
 
     resumed = subprocess.run(
         [*command, "--resume"], capture_output=True, timeout=300
-    )  # 26 photos with the real detector: minutes at load 14
+    )  # a dozen photos with the real detector: a minute at load 14
 
     assert resumed.returncode == 0, resumed.stderr.decode()
     after = rows(out)
-    assert all(r["state"] == "done" for r in after.values()) and len(after) == 30
+    assert all(r["state"] == "done" for r in after.values()) and len(after) == 15
     for rel in done_before:  # not done twice
         assert after[rel]["finished"] == before[rel]["finished"] and after[rel]["attempts"] == 1
-    assert published(out) == sorted(f"d{i % 3}/p{i:02d}.unseen.jpg" for i in range(30))
+    assert published(out) == sorted(f"d{i % 3}/p{i:02d}.unseen.jpg" for i in range(15))
 
 
 @pytest.mark.parametrize(
@@ -125,9 +126,9 @@ def test_a_stopped_batch_reports_what_was_and_was_not_done_and_publishes_nothing
     tmp_path: Path, signum: int, whole_job: bool, code: int
 ) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
-    expected = some_photos(src, 16)
+    expected = some_photos(src, 10)
     report, table = tmp_path / "report.json", tmp_path / "table.csv"
-    command = [*COMMAND, str(src), "-o", str(out), "--no-verify"]
+    command = [*COMMAND, str(src), "-o", str(out), "--no-verify", "--text", "off"]
     command += ["--report", str(report), "--csv", str(table)]
 
     returncode, err = stop_midway([*command, "--workers", "2"], out, signum, whole_job)
@@ -135,14 +136,14 @@ def test_a_stopped_batch_reports_what_was_and_was_not_done_and_publishes_nothing
     assert returncode == code, err
     assert "--resume" in err and "Traceback" not in err
     done_files = published(out)  # only outputs: no manifest, no lock, no temporary file
-    assert 1 <= len(done_files) < 16 and set(done_files) <= set(expected)
+    assert 1 <= len(done_files) < 10 and set(done_files) <= set(expected)
     document = json.loads(report.read_text())
     states = {f["input"]: f["state"] for f in document["files"]}
-    assert len(states) == 16 and document["exit_code"] == code and document["interrupted"] is True
+    assert len(states) == 10 and document["exit_code"] == code and document["interrupted"] is True
     assert set(states.values()) <= {"done", "interrupted", "pending"}
     assert "pending" in states.values() and "interrupted" in states.values()
     assert sorted(f["output"] for f in document["files"] if f["state"] == "done") == done_files
-    assert document["counts"]["interrupted"] + document["counts"]["pending"] == 16 - len(done_files)
+    assert document["counts"]["interrupted"] + document["counts"]["pending"] == 10 - len(done_files)
     with table.open() as f:
         assert {r["input"]: r["state"] for r in csv.DictReader(f)} == states
 

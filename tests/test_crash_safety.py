@@ -115,7 +115,7 @@ def test_random_kills_during_a_photo_batch(photos: list[Path], tmp_path: Path) -
     finishes, and nothing lands in the temporary folder or beside the inputs."""
     child = Child(tmp_path)
     out = tmp_path / "out"
-    args = [*map(str, photos), "-o", f"{out}/", "--no-verify", "-q"]
+    args = [*map(str, photos), "-o", f"{out}/", "--no-verify", "--text", "off", "-q"]  # text: elsewhere
     before = digest(photos[0].parent)
     started = time.perf_counter()
     code, err = child.run(args)
@@ -218,7 +218,7 @@ def test_kill_during_a_video_leaves_no_output_and_no_bare_frame(
     child = Child(tmp_path)
     out = tmp_path / "out"
     final = out / "clip.unseen.mp4"
-    args = [str(src), "-o", f"{out}/", "-q", "--no-verify"]
+    args = [str(src), "-o", f"{out}/", "-q", "--no-verify", "--text", "off"]
     started = time.perf_counter()
     assert child.run(args)[0] == 0
     full = time.perf_counter() - started
