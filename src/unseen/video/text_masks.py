@@ -24,7 +24,7 @@ from unseen.errors import MissingExtra
 from unseen.settings import Settings, TextMode
 from unseen.text import protect
 from unseen.text.model import DISTRIBUTION, EXTRA, TextDetector, text_available
-from unseen.text.people import body_boxes, on_people
+from unseen.text.people import on_people
 from unseen.text.protect import (
     GROW_STEP,
     MAX_ROUNDS,
@@ -37,11 +37,11 @@ from unseen.text.protect import (
 )
 from unseen.types import Detections, FloatArray, Image, TextRecord, TextReport
 from unseen.video.painting import Masks
+from unseen.video.text_looks import Look, faces_of, in_faces, int_box, iou, place, tie
 
 TEXT_PER_SECOND = 2.0  # looks a second; capped by the look-ahead so the next look is decoded
 SAME_TEXT_IOU = 0.3  # a region at a look is the one seen at the look before when they overlap this much
 REMEMBER_LOOKS = 3  # a region missing from this many looks in a row is a new one when seen again
-IN_FACE = 0.5  # a region this much inside a face box is under the head's mask already
 MOTION_PAD = 1.15  # regions between looks are masked this much larger: the wearer moves in between
 
 BoolArray = npt.NDArray[np.bool_]
@@ -53,17 +53,6 @@ class Buffered(Protocol):
     index: int
 
     def upright(self) -> Image: ...
-
-
-@dataclass
-class Look:
-    """What the text detector found on one frame, each region tied to a face track or not."""
-
-    at: int
-    boxes: FloatArray  # regions the mode masks
-    tracks: list[int | None]  # the face track each is on (None: not on a person)
-    offsets: FloatArray  # each box relative to its face: (box - face corner) / face width
-    grow: FloatArray
 
 
 @dataclass
@@ -132,12 +121,12 @@ class VideoText:
         for at in (first, _next_look(first + self.every, first, index, buffer)):
             look = self._look(at, index, current, buffer, masks_at)
             if look is not None and self.mode is not TextMode.OFF:
-                placed = _place(look, masks)
+                placed = place(look, masks)
                 boxes.append(placed)
                 grows.append(look.grow * (1.0 if at == index else MOTION_PAD))
         for at, extra in self.extras.items():
             if abs(at - index) <= self.every:
-                boxes.append(_place(extra, masks))
+                boxes.append(place(extra, masks))
                 grows.append(extra.grow)
         if forget:  # the frame is written: looks before it are done with
             self._forget(first)
@@ -163,7 +152,7 @@ class VideoText:
         if not self.verify or self.mode is TextMode.OFF:
             return out
         clock = time.perf_counter()
-        faces = _faces(masks)
+        faces = faces_of(masks)
         face_area = (masked != original).any(axis=2)
         shape = original.shape
         for round_ in range(1, MAX_ROUNDS + 1):
@@ -185,12 +174,12 @@ class VideoText:
             if len(left) == 0:
                 break
             if round_ == MAX_ROUNDS:
-                self.failures += [(index, _box(b)) for b in left.boxes]
+                self.failures += [(index, int_box(b)) for b in left.boxes]
                 break
             self._add_extra(index, left, faces, masks, GROW_STEP**round_)
             self._count(index, left, on_people(left, faces, shape), np.ones(len(left), bool), masks)
             extra = self.extras[index]
-            out = fill_text(out, _place(extra, masks), extra.grow)
+            out = fill_text(out, place(extra, masks), extra.grow)
         self.seconds += time.perf_counter() - clock
         return out
 
@@ -238,19 +227,19 @@ class VideoText:
         if pixels is None:
             return None  # past the clip's end, or already gone: nothing to hold from there
         masks = masks_at(at)
-        faces = _faces(masks)
+        faces = faces_of(masks)
         found = find_text(pixels, faces, self.mode, self.detector)
-        found = found[~_in_faces(found.boxes, faces.boxes)]
+        found = found[~in_faces(found.boxes, faces.boxes)]
         shape = pixels.shape
         person = on_people(found, faces, shape)
         chosen = should_mask(found, faces, self.mode, shape)
         self._count(at, found, person, chosen, masks)
-        look = _tie(at, found[chosen], faces, masks, np.ones(int(chosen.sum()), np.float32))
+        look = tie(at, found[chosen], faces, masks, np.ones(int(chosen.sum()), np.float32))
         self.looks[at] = look
         return look
 
     def _add_extra(self, index: int, left: Detections, faces: Detections, masks: Masks, grow: float) -> None:
-        add = _tie(index, left, faces, masks, np.full(len(left), grow, np.float32))
+        add = tie(index, left, faces, masks, np.full(len(left), grow, np.float32))
         old = self.extras.get(index)
         if old is not None:
             add = Look(
@@ -265,22 +254,22 @@ class VideoText:
     def _count(self, at: int, found: Detections, person: BoolArray, chosen: BoolArray, masks: Masks) -> None:
         """Follow each region from look to look: one record per piece of text."""
         self._look_number += 1
-        tie = _tie(at, found, _faces(masks), masks, np.ones(len(found), np.float32))
+        tied = tie(at, found, faces_of(masks), masks, np.ones(len(found), np.float32))
         for i, box in enumerate(found.boxes):
-            match = self._match(box, tie.tracks[i], tie.offsets[i])
+            match = self._match(box, tied.tracks[i], tied.offsets[i])
             if match is None:
                 record = TextRecord(
-                    _box(box), round(float(found.scores[i]), 3), bool(person[i]), bool(chosen[i])
+                    int_box(box), round(float(found.scores[i]), 3), bool(person[i]), bool(chosen[i])
                 )
                 self.objects.append(
                     _Object(
-                        record, tie.tracks[i], box.copy(), tie.offsets[i].copy(), self._look_number, at, at
+                        record, tied.tracks[i], box.copy(), tied.offsets[i].copy(), self._look_number, at, at
                     )
                 )
                 continue
             match.record.on_person |= bool(person[i])
             match.record.masked |= bool(chosen[i])
-            match.box, match.offset, match.last_look = box.copy(), tie.offsets[i].copy(), self._look_number
+            match.box, match.offset, match.last_look = box.copy(), tied.offsets[i].copy(), self._look_number
             match.first, match.last = min(match.first, at), max(match.last, at)
 
     def _match(self, box: FloatArray, track: int | None, offset: FloatArray) -> _Object | None:
@@ -290,7 +279,7 @@ class VideoText:
                 continue
             # on the same wearer, compared where it sits on them: the wearer moved in between
             same = track is not None and obj.track == track
-            overlap = _iou(offset, obj.offset) if same else _iou(box, obj.box)
+            overlap = iou(offset, obj.offset) if same else iou(box, obj.box)
             if overlap > best_iou:
                 best, best_iou = obj, overlap
         return best
@@ -329,72 +318,6 @@ def text_every(fps: float, reach: int, check_every: int = 0) -> int:
     return divisors[0] if divisors and divisors[0] * 2 > most else most
 
 
-def _faces(masks: Masks) -> Detections:
-    """The faces of a frame's masks without the tracker's doubt: where the bodies are."""
-    if not len(masks):
-        return Detections.empty()
-    return Detections(masks.cores.astype(np.float32), masks.faces.scores)
-
-
-def _tracks(masks: Masks) -> list[int | None]:
-    """A key per face: its record, which a track keeps for its life (ids are given at the end)."""
-    return [id(r) if r is not None else None for r in masks.records]
-
-
-def _tie(at: int, found: Detections, faces: Detections, masks: Masks, grow: FloatArray) -> Look:
-    """Each region tied to the face whose body it is on (the nearest), with its offset."""
-    offsets = np.zeros((len(found), 4), np.float32)
-    tracks: list[int | None] = [None] * len(found)
-    if len(found) and len(faces):
-        bodies = body_boxes(faces, (10**9, 10**9))
-        ids = _tracks(masks)
-        cx = (found.boxes[:, 0] + found.boxes[:, 2]) / 2
-        cy = (found.boxes[:, 1] + found.boxes[:, 3]) / 2
-        fcx = (faces.boxes[:, 0] + faces.boxes[:, 2]) / 2
-        for i in range(len(found)):
-            inside = (
-                (bodies[:, 0] <= cx[i])
-                & (cx[i] <= bodies[:, 2])
-                & (bodies[:, 1] <= cy[i])
-                & (cy[i] <= bodies[:, 3])
-            )
-            if not inside.any():
-                continue
-            j = int(np.argmin(np.where(inside, np.abs(fcx - cx[i]), np.inf)))
-            if ids[j] is None:
-                continue
-            face = faces.boxes[j]
-            tracks[i] = ids[j]
-            offsets[i] = (found.boxes[i] - np.tile(face[:2], 2)) / max(float(face[2] - face[0]), 1.0)
-    return Look(at, found.boxes.astype(np.float32), tracks, offsets, grow.astype(np.float32))
-
-
-def _place(look: Look, masks: Masks) -> FloatArray:
-    """The look's regions on a frame with `masks`: those on a person moved with its face."""
-    boxes = look.boxes.copy()
-    if not len(boxes) or not len(masks):
-        return boxes
-    where = {t: i for i, t in enumerate(_tracks(masks)) if t is not None}
-    for i, track in enumerate(look.tracks):
-        if track is None or track not in where:
-            continue
-        face = masks.cores[where[track]]
-        boxes[i] = np.tile(face[:2], 2) + look.offsets[i] * max(float(face[2] - face[0]), 1.0)
-    return boxes
-
-
-def _in_faces(boxes: FloatArray, faces: FloatArray) -> BoolArray:
-    """Regions mostly inside a face: the head's own mask destroys them (a face itself can look
-    like text to the detector)."""
-    if not len(boxes) or not len(faces):
-        return np.zeros(len(boxes), bool)
-    w = np.minimum(boxes[:, None, 2], faces[None, :, 2]) - np.maximum(boxes[:, None, 0], faces[None, :, 0])
-    h = np.minimum(boxes[:, None, 3], faces[None, :, 3]) - np.maximum(boxes[:, None, 1], faces[None, :, 1])
-    inter = w.clip(0) * h.clip(0)
-    area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
-    return np.asarray((inter / area[:, None] >= IN_FACE).any(axis=1))
-
-
 def _next_look(at: int, first: int, index: int, buffer: Sequence[Buffered]) -> int:
     """The look after `first`: at the cadence, or on the clip's last frame when the clip ends
     before it, so the frames after the last look are not held from one look alone (the wearer
@@ -411,19 +334,6 @@ def _buffered(buffer: Sequence[Buffered], at: int) -> Image | None:
         return None
     picture = buffer[position]
     return picture.upright() if picture.index == at else None
-
-
-def _iou(a: FloatArray, b: FloatArray) -> float:
-    w = max(0.0, float(min(a[2], b[2]) - max(a[0], b[0])))
-    h = max(0.0, float(min(a[3], b[3]) - max(a[1], b[1])))
-    inter = w * h
-    union = float((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1])) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def _box(b: FloatArray) -> tuple[int, int, int, int]:
-    x1, y1, x2, y2 = (int(v) for v in np.round(b))
-    return x1, y1, x2, y2
 
 
 __all__ = ["FrameText", "VideoText", "text_every", "video_text"]
