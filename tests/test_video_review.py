@@ -87,3 +87,37 @@ def test_the_preview_of_a_frame_is_what_export_writes(served: tuple[ReviewServer
         "the review export is attacked by the catalog's verifier"
     )
     assert written[0].shape[1::-1] == (W, H)
+
+
+def test_the_preview_masks_the_text_export_masks(tmp_path: Path) -> None:
+    """A name tag below a walking face: before export every frame's preview shows it masked,
+    as the written clip has it (the preview runs the clip's own text looks, not none)."""
+    from support.clips import write_clip as write_text_clip
+    from test_text_video import FRAMES as TEXT_FRAMES
+    from test_text_video import Bright, dark, draw, faces, words_at
+    from test_text_video import H as TEXT_H
+    from test_text_video import W as TEXT_W
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_text_clip(folder / "tag.mp4", TEXT_FRAMES, (TEXT_W, TEXT_H), draw)
+    text = Bright()
+    srv = start(
+        serve(folder, tmp_path / "out", Settings(), detector=faces(), verifier=Counting(), text_detector=text)
+    )
+    try:
+        previews = [picture(request(srv, f"/api/items/0/frame?i={i}")[1]) for i in range(TEXT_FRAMES)]
+        assert text.calls, "the preview looked for text"
+        shown = [dark(p, words_at(i)) for i, p in enumerate(previews)]
+        assert min(shown) > 0.95, [round(s, 2) for s in shown]
+        result = srv.exporter.export_one(srv.catalog.items[0])
+        assert result["verdict"] == "verified", result
+        written = decoded(srv.catalog.items[0].output)
+        for index, frame in enumerate(written):
+            differ = float((black(previews[index]) != black(frame)).mean())
+            assert differ < 0.01, f"frame {index}: the preview differs from the export on {differ:.1%}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        srv.exporter.wait(60)
+        srv.catalog.frames.close()

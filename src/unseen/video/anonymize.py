@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,13 +23,13 @@ from unseen.media import video_streams as streams
 from unseen.media.segments import Span
 from unseen.media.video_io import open_input, reason, upright
 from unseen.redact.masks import head_boxes
-from unseen.settings import Settings
+from unseen.settings import Settings, TextMode
 from unseen.tempfiles import output_temp
 from unseen.types import Check, Detections, Finding, Image, MaskStyle, Report, Verdict
 from unseen.verify.verifier import Verifier
-from unseen.video.painting import Masks, coverage_note
+from unseen.video.painting import Masks, Painter, coverage_note
 from unseen.video.pipeline import Job, Progress
-from unseen.video.text_masks import text_every, video_text
+from unseen.video.text_masks import FrameText, text_every, video_text
 
 if TYPE_CHECKING:
     from unseen.text import TextDetector
@@ -179,19 +179,39 @@ def _report(job: Job) -> Report:
     )
 
 
+@dataclass(frozen=True)
+class PlannedFrame:
+    """What export paints on one frame, but the check's additions: face masks, then text."""
+
+    masks: Masks
+    text: FrameText | None = None
+
+    def paint(self, painter: Painter, pixels: Image) -> Image:
+        out = painter.paint(pixels, self.masks)[0] if len(self.masks) else pixels
+        return self.text.fill(out) if self.text is not None else out
+
+
 def plan_masks(
-    src: Path, span: Span, settings: Settings, detector: Detector | None = None, edits: Edits | None = None
-) -> dict[int, Masks]:
+    src: Path,
+    span: Span,
+    settings: Settings,
+    detector: Detector | None = None,
+    edits: Edits | None = None,
+    text_detector: TextDetector | None = None,
+) -> dict[int, PlannedFrame]:
     """The masks export would paint on each frame of `span` (upright pixels), found the way export
-    finds them (cadence, tracker, the half second around it), without the check: for the review's
-    preview of a clip not yet written. Nothing is written."""
+    finds them (cadence, tracker, text looks, the half second around it), without the check: for
+    the review's preview of a clip not yet written. Nothing is written."""
     settings = replace(settings, verify=False)
     edits = edits if edits is not None and not edits.is_empty() else None
     with open_input(Path(src)) as source:
         job = Job(source, Path(src), settings, _detector(detector, settings), edits, span)
+        if settings.text is not TextMode.OFF:  # off masks no text: nothing to show
+            every = text_every(job.fps, job.tracker.backfill, job.check_every)
+            job.text = video_text(settings, every, span.first, text_detector)
         job.run(None)
     assert job.plan is not None
-    return job.plan
+    return {i: PlannedFrame(masks, job.text_plan.get(i)) for i, masks in job.plan.items()}
 
 
 def inspect_video(

@@ -35,7 +35,7 @@ from unseen.types import Detections, FaceRecord, Image, MaskStyle
 from unseen.verify.verifier import Verifier
 from unseen.video.checks import CHECKS_PER_SECOND, Checks
 from unseen.video.painting import Masks, Painter
-from unseen.video.text_masks import VideoText
+from unseen.video.text_masks import FrameText, VideoText
 
 Progress = Callable[[int, int | None], None]
 SMALL_FACE_PX = 32.0  # faces first seen smaller than this are back-filled over the slowest cadence
@@ -111,6 +111,7 @@ class Job:
         self.painter: Painter | None = None  # once the first frame gives the upright size
         self.encoder: Encoder | None = None
         self.plan: dict[int, Masks] | None = None  # with `plan_only`: the masks of each frame
+        self.text_plan: dict[int, FrameText] = {}  # and its text masks, when text is looked for
         self.range_records: dict[int, FaceRecord] = {}
         self.width = self.height = 0  # upright
         self.seconds: defaultdict[str, float] = defaultdict(float)  # this thread's stages
@@ -334,14 +335,16 @@ class Job:
         self.painter.account(index, masks)
         self.seconds["account"] += time.perf_counter() - clock
         self.emitted += 1
-        if self.plan is not None:
-            self.plan[index] = masks
-            return
-        assert self.encoder is not None
-        pixels = None
         text = None
         if self.text is not None:
             text = self.text.at(index, picture, masks, self.buffer, self.masks_at)
+        if self.plan is not None:
+            self.plan[index] = masks
+            if text is not None:
+                self.text_plan[index] = text
+            return
+        assert self.encoder is not None
+        pixels = None
         clock = time.perf_counter()
         if len(masks) or text is not None:
             pixels = self.checks.cached(index, masks) if self.checks is not None else None

@@ -24,7 +24,7 @@ from unseen.media.image import sniff_format
 from unseen.media.video import is_video
 from unseen.pipeline import default_output
 from unseen.settings import Settings
-from unseen.web.catalog import Catalog, Item
+from unseen.web.catalog import Catalog
 from unseen.web.desk_export import (
     FolderRefused,
     choose_folder,
@@ -36,6 +36,7 @@ from unseen.web.desk_export import (
 from unseen.web.desk_files import DeskSpace, UploadError, safe_relative
 from unseen.web.desk_queue import DONE, SKIPPED, Entry, WorkQueue
 from unseen.web.export import Exporter
+from unseen.web.items import Item
 from unseen.web.server import HEADERS, MAX_BODY, Handler, ReviewServer, choose_language
 from unseen.web.server import LANGUAGES as LANGUAGES  # the desk speaks what the editor speaks
 
@@ -107,7 +108,8 @@ class DeskServer(ReviewServer):
         text_detector: TextDetector | None = None,
     ) -> None:
         settings = settings or Settings()
-        super().__init__(Catalog(space.inputs, space.outputs, settings, detector, verifier), port)
+        catalog = Catalog(space.inputs, space.outputs, settings, detector, verifier, text_detector)
+        super().__init__(catalog, port)
         self.RequestHandlerClass = DeskHandler
         self.space = space
         self.queue = WorkQueue(self.catalog, settings, detector, verifier, text_detector)

@@ -25,8 +25,9 @@ from unseen.errors import (
 )
 from unseen.settings import Settings
 from unseen.types import FindingKind, Report
-from unseen.web.catalog import Catalog, Item
+from unseen.web.catalog import Catalog
 from unseen.web.desk_text import regions_left, text_counts, when
+from unseen.web.items import Item
 
 if TYPE_CHECKING:
     from unseen.text import TextDetector

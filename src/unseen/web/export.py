@@ -16,7 +16,8 @@ from typing import Any
 from unseen.errors import UnreadableInput, UnseenError, VerificationFailed
 from unseen.pipeline import anonymize_file
 from unseen.types import Report
-from unseen.web.catalog import Catalog, Item
+from unseen.web.catalog import Catalog
+from unseen.web.items import Item
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Exporter:
                 catalog.settings,
                 detector=catalog.detector,
                 verifier=catalog.verifier,
+                text_detector=catalog.text_detector,
                 edits=edits,
                 progress=self._progress if item.kind == "video" else None,
             )

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import av.error
@@ -28,6 +29,10 @@ from unseen.media.video_io import LOCAL_ONLY, rgb
 from unseen.settings import Settings
 from unseen.types import Image
 from unseen.video.painting import Masks
+
+if TYPE_CHECKING:
+    from unseen.text import TextDetector
+    from unseen.video.anonymize import PlannedFrame
 
 OPEN_FILES = 3  # decoders kept open: the item being looked at, its original, one more
 FORWARD_LIMIT = 90  # decoding on is cheaper than seeking back to a keyframe up to this many frames
@@ -204,7 +209,7 @@ class MaskPlans:
 
     def __init__(self, frames: VideoFrames) -> None:
         self.frames = frames
-        self._plans: OrderedDict[tuple[str, int, int], dict[int, Masks]] = OrderedDict()
+        self._plans: OrderedDict[tuple[str, int, int], dict[int, PlannedFrame]] = OrderedDict()
         self._lock = threading.Lock()
 
     def masks(
@@ -215,10 +220,11 @@ class MaskPlans:
         detector: Detector | None,
         edits: Edits,
         version: int,
-    ) -> Masks:
-        """The masks export will paint on frame `index` (but the check's) of the video at `path`;
-        `version` names the state of the edits (a new one plans again)."""
-        from unseen.video import plan_masks
+        text_detector: TextDetector | None = None,
+    ) -> PlannedFrame:
+        """What export will paint on frame `index` (but the check's additions) of the video at
+        `path`: face and text masks; `version` names the state of the edits (a new one plans again)."""
+        from unseen.video.anonymize import PlannedFrame, plan_masks
 
         first = index // PLAN_FRAMES * PLAN_FRAMES
         key = (str(path), version, first)
@@ -229,11 +235,11 @@ class MaskPlans:
         if plan is None:
             pts = self.frames.times(path)
             if not 0 <= index < len(pts):
-                return Masks.empty()
+                return PlannedFrame(Masks.empty())
             end = pts[first + PLAN_FRAMES] if first + PLAN_FRAMES < len(pts) else None
-            plan = plan_masks(path, Span(first, pts[first], end), settings, detector, edits)
+            plan = plan_masks(path, Span(first, pts[first], end), settings, detector, edits, text_detector)
             with self._lock:
                 self._plans[key] = plan
                 while len(self._plans) > PLANS_KEPT:
                     self._plans.popitem(last=False)
-        return plan.get(index, Masks.empty())
+        return plan.get(index, PlannedFrame(Masks.empty()))

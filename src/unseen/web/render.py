@@ -25,8 +25,9 @@ from unseen.media.image import load_image
 from unseen.redact import apply_masks
 from unseen.types import Detections, Image, MaskStyle
 from unseen.video.painting import Painter
-from unseen.web.catalog import Catalog, Item
+from unseen.web.catalog import Catalog
 from unseen.web.frames import MaskPlans
+from unseen.web.items import Item
 
 THUMB_SIDE = 320
 PREVIEW_SIDE = 1600
@@ -99,8 +100,11 @@ class Renderer:
         if edits.mask:
             settings = replace(settings, mask=MaskStyle(edits.mask))
         with self.catalog.detect_lock:
-            masks = self.plans.masks(item.source, index, settings, self.catalog.detector, edits, item.version)
-        return Painter(settings, pixels.shape[1], pixels.shape[0]).paint(pixels, masks)[0]
+            catalog = self.catalog
+            planned = self.plans.masks(
+                item.source, index, settings, catalog.detector, edits, item.version, catalog.text_detector
+            )
+        return planned.paint(Painter(settings, pixels.shape[1], pixels.shape[0]), pixels)
 
     def _frame(self, path: Path, index: int) -> Image:
         pixels = self.catalog.frames.frame(path, index)

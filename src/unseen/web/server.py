@@ -25,13 +25,15 @@ from unseen.detect import Detector
 from unseen.errors import UnseenError
 from unseen.settings import Settings
 from unseen.types import MaskStyle
-from unseen.web.catalog import Catalog, Item
+from unseen.web.catalog import Catalog
 from unseen.web.corrections import edits_from
 from unseen.web.desk_text import when
 from unseen.web.export import Exporter, _short
+from unseen.web.items import Item
 from unseen.web.render import NoSuchFrame, Renderer
 
 if TYPE_CHECKING:
+    from unseen.text import TextDetector
     from unseen.verify import Verifier
 
 HOST = "127.0.0.1"
@@ -44,6 +46,8 @@ LANGUAGES = (
 )  # the pages' words: static/locales/LANG.json, one set for desk and editor
 STATIC = {
     "app.js": "text/javascript; charset=utf-8",
+    "editor.js": "text/javascript; charset=utf-8",
+    "video.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
     "icon.svg": "image/svg+xml",
     **{f"locales/{lang}.json": "application/json" for lang in LANGUAGES},
@@ -107,12 +111,13 @@ def serve(
     *,
     detector: Detector | None = None,
     verifier: Verifier | None = None,
+    text_detector: TextDetector | None = None,
     port: int = 0,
 ) -> ReviewServer:
     """A review server for `folder` (outputs in `out`, default FOLDER-unseen), bound, not yet running."""
     folder = Path(folder)
     out = Path(out) if out is not None else folder.resolve().with_name(folder.resolve().name + "-unseen")
-    return ReviewServer(Catalog(folder, out, settings, detector, verifier), port)
+    return ReviewServer(Catalog(folder, out, settings, detector, verifier, text_detector), port)
 
 
 class Handler(BaseHTTPRequestHandler):
