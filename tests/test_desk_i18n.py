@@ -23,6 +23,11 @@ from unseen.web.desk_queue import where
 
 STATIC = resources.files("unseen.web").joinpath("static")
 PLURALS = {"one", "few", "many", "other"}
+EDITOR_SCRIPTS = ("app.js", "editor.js", "video.js")  # index.html loads them, in this order
+
+
+def editor_script() -> str:
+    return "\n".join(STATIC.joinpath(name).read_text() for name in EDITOR_SCRIPTS)
 
 
 def locale(lang: str) -> dict[str, Any]:
@@ -42,9 +47,10 @@ def used_keys(page: str = "desk.html", script_name: str = "desk.js") -> set[str]
 
 
 def editor_keys() -> set[str]:
-    keys = used_keys("index.html", "app.js") | set(re.findall(r'data-i18n="([^"]+)"', BACK_LINK))
+    keys = set().union(*(used_keys("index.html", name) for name in EDITOR_SCRIPTS))
+    keys |= set(re.findall(r'data-i18n="([^"]+)"', BACK_LINK))
     # t(cond ? "a" : "b") and t(`editor.mask_${kind}`): the literal keys and every kind
-    script = STATIC.joinpath("app.js").read_text()
+    script = editor_script()
     keys |= set(re.findall(r'"(editor\.[a-z_.]+)"', script))
     keys |= {f"editor.mask_{kind}" for kind in ("detected", "added", "removed")}
     keys |= {f"editor.style.{style.value}" for style in MaskStyle}
@@ -154,8 +160,8 @@ def _bare(text: str) -> str:
 
 
 def test_the_editor_script_writes_no_english_itself() -> None:
-    """No string literal in app.js reads as words: only keys, ids, classes, routes and events."""
-    script = STATIC.joinpath("app.js").read_text()
+    """No string literal in the editor's scripts reads as words: only keys, ids, classes, routes, events."""
+    script = editor_script()
     script = re.sub(r"^\s*//[^\n]*|\s//\s[^\n]*", "", script, flags=re.M)  # comments may say anything
     script = script.replace('"use strict"', "")
     # class lists and selectors are words too, but the person never reads them

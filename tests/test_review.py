@@ -97,8 +97,9 @@ def picture(data: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(int)
 
 
-PAGES = ["/", "/static/app.js", "/static/app.css", "/api/items", "/api/items/0", "/api/items/0/thumb",
-         "/api/items/0/preview", "/api/items/0/original", "/api/export"]  # fmt: skip
+PAGES = ["/", "/static/app.js", "/static/editor.js", "/static/video.js", "/static/app.css", "/api/items",
+         "/api/items/0", "/api/items/0/thumb", "/api/items/0/preview", "/api/items/0/original",
+         "/api/export"]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -176,7 +177,7 @@ def test_strict_headers_and_no_cors(server: ReviewServer, path: str) -> None:
 
 
 def test_the_page_loads_nothing_from_elsewhere(server: ReviewServer) -> None:
-    for path in ["/", "/static/app.js", "/static/app.css"]:
+    for path in ["/", "/static/app.js", "/static/editor.js", "/static/video.js", "/static/app.css"]:
         body = request(server, path)[2].decode()
         assert "http://" not in body and "https://" not in body and "//cdn" not in body
     assert server.token in request(server, "/")[2].decode()
