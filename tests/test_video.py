@@ -242,6 +242,45 @@ def test_tracker_interpolates_holds_and_backfills() -> None:
     assert len(tracker.boxes_at(5)) == 0 and len(tracker.boxes_at(31)) == 0
 
 
+def test_a_fragment_of_a_face_is_not_taken_for_the_face() -> None:
+    """A detection a quarter of a track's face, near it, starts a track of its own: the face's
+    track is held where its motion says (the mask moved onto the fragment and left the face)."""
+    tracker = Tracker(hold=8, backfill=4)
+    for index in (0, 4):
+        x = 20.0 * index
+        tracker.update(index, Detections(np.float32([[x, 0, x + 52, 74]]), np.float32([0.9])))
+    tracker.update(8, Detections(np.float32([[150, 0, 175, 39]]), np.float32([0.5])))  # a corner
+    assert len(tracker.records) == 2
+    boxes = tracker.boxes_at(8).boxes
+    face = (160.0, 0.0, 212.0, 74.0)  # where it walked to
+    assert any(b[0] <= face[0] and b[2] >= face[2] for b in boxes), boxes
+
+
+def test_crops_around_faces_reach_further_on_bigger_pictures() -> None:
+    """A face crosses a 4K frame in as many frames as a 1080p one: the crop around where it was
+    reaches twice as many pixels."""
+    from unseen.detect.cadence import CROP_REACH, Cadence, VideoDetector
+
+    reaches: list[float] = []
+
+    class Network:
+        threshold = 0.2
+
+        def detect_at(self, image: Image, scale: float, threshold: float | None = None) -> Detections:
+            return Detections.empty()
+
+    class Spy(VideoDetector):
+        def _crop(self, image: Image, box: object, reach: float, *args: object, **kw: object) -> Detections:
+            reaches.append(reach)
+            return Detections.empty()
+
+    for width in (1920, 3840):
+        video = Spy(Network(), Cadence.for_clip(30, width, width * 9 // 16, True))
+        video.seen = {0: np.float32([[1000, 500, 1040, 540]])}
+        video._around_faces(np.zeros((width * 9 // 16, width, 3), np.uint8), 4)
+    assert reaches == pytest.approx([CROP_REACH, 2 * CROP_REACH])
+
+
 def test_check_masks_what_the_detector_missed(tmp_path: Path, astronaut: Image) -> None:
     """The independent check finds the face a blind detector missed; round two masks it."""
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"

@@ -39,6 +39,11 @@ SMALL_PX = 30.0  # the upscaled passes keep faces up to this tall, as the photo 
 CROP_FACE_PX = 48.0  # a known face is looked at scaled to about this height
 CROP_SCALES = (0.25, 4.0)  # the least and most a crop is scaled
 CROP_REACH = 48.0  # px a crop reaches past a known face at least: a face moving ~12 px a frame
+REACH_SIDE = 1920  # ... on a picture this wide; on larger ones the reach grows with the picture
+# an upscaled crop around a known face keeps faces up to this many times its size: the face
+# itself, nearer the camera; a 38 px face looked at 1.3x was dropped as "not small" by SMALL_PX and
+# left bare on 11 of every 12 frames at 1080p (bench_video.py's generated clip, 17 of 60 frames)
+KNOWN_GROWTH = 1.5
 MOTION_SCALE = 4.0  # a 10 px face scores 0.17 at 4x, 0.03 at 2x (tests/test_video_small.py)
 MOTION_SIDE = 960  # the motion map is computed at most this wide
 MOTION_LEVEL = 12  # grey levels of change that count as motion
@@ -160,13 +165,19 @@ class VideoDetector:
             age = (1.0 - float(score)) * (index + 1.0)
             size = max(float(box[2] - box[0]), float(box[3] - box[1]), 1.0)
             scale = float(np.clip(CROP_FACE_PX / size, *CROP_SCALES))
-            reach = max(0.5 * size, CROP_REACH * max(1.0, age / self.cadence.every))
-            found = self._crop(image, box, reach, scale, "around faces")
+            # faces cross a 4K frame in as many frames as a 1080p one: twice the pixels a frame
+            per_look = CROP_REACH * max(1.0, max(image.shape[:2]) / REACH_SIDE)
+            reach = max(0.5 * size, per_look * max(1.0, age / self.cadence.every))
+            # a face of 30-48 px is looked at upscaled too: what is kept reaches past its size
+            found = self._crop(image, box, reach, scale, "around faces", max(SMALL_PX, KNOWN_GROWTH * size))
             parts.append(found.with_source("centerface" if scale <= 1 else f"centerface@{scale:g}"))
         return parts
 
-    def _crop(self, image: Image, box: FloatArray, reach: float, scale: float, label: str) -> Detections:
-        """Faces in the part of `image` within `reach` px of `box`, at `scale`, in image pixels."""
+    def _crop(
+        self, image: Image, box: FloatArray, reach: float, scale: float, label: str, max_px: float = SMALL_PX
+    ) -> Detections:
+        """Faces in the part of `image` within `reach` px of `box`, at `scale`, in image pixels;
+        upscaled, only those up to `max_px` tall (bigger ones are fragments of a bigger face)."""
         h, w = image.shape[:2]
         x1, y1 = int(max(0, box[0] - reach)), int(max(0, box[1] - reach))
         x2, y2 = int(min(w, box[2] + reach)), int(min(h, box[3] + reach))
@@ -175,7 +186,7 @@ class VideoDetector:
         threshold = self.threshold * 0.5 if scale > 1 else self.threshold
         found = self._run(np.ascontiguousarray(image[y1:y2, x1:x2]), scale, threshold, label)
         if scale > 1:
-            found = found[found.heights <= SMALL_PX]  # upscaled: trusted for small faces only
+            found = found[found.heights <= max_px]  # upscaled: trusted for small faces only
         return found.shifted(x1, y1)
 
     def _motion(self, image: Image, index: int) -> FloatArray | None:

@@ -21,6 +21,7 @@ from unseen.types import Detections, FaceRecord, FloatArray
 GROW_PER_FRAME = 0.04  # share of the face size a box grows per frame it is guessed, not seen
 UNKNOWN_SPEED = 0.2  # the same, for a face seen once (no velocity yet): it may be moving fast
 MAX_GROW = 1.5  # never grow a guessed box by more than this many face sizes on each side
+SIZE_CHANGE = 1.8  # a detection this much smaller or larger than a track's face is another face
 IDS_PER_FRAME = 1000  # track id = first frame x this + its rank there: the same on every run
 SEED_RANK = 500  # ranks of tracks the output check adds start here
 # A face the check found is where the check saw it: around that frame it grows with doubt at
@@ -104,6 +105,7 @@ class Tracker:
             predicted = np.stack([_predict(t, index) for t in alive])
             gaps = np.asarray([index - t.last for t in alive], np.float32)
             score = iou_matrix(predicted, detections.boxes) + _near(predicted, detections.boxes, gaps)
+            score = np.where(_alike(predicted, detections.boxes), score, 0.0)
             taken_tracks: set[int] = set()
             for flat in np.argsort(-score, axis=None):
                 ti, di = np.unravel_index(flat, score.shape)
@@ -223,6 +225,16 @@ def _near(a: FloatArray, b: FloatArray, gaps: FloatArray) -> FloatArray:
     dist = np.linalg.norm(ca - cb, axis=2)
     closeness = np.where(dist < reach, 0.1 * (2 - dist / np.maximum(reach, 1e-6)), 0.0)
     return closeness.astype(np.float32)
+
+
+def _alike(a: FloatArray, b: FloatArray) -> np.ndarray:
+    """Which detections are of a size a track's face can have a few frames on: a fragment of a
+    face (a quarter of it, found where the face has moved out of the crop) is not the face, and
+    taking it for the face moved the mask onto a corner of it (bench_video.py, 4K)."""
+    side_a = np.maximum(a[:, 2] - a[:, 0], a[:, 3] - a[:, 1])[:, None]
+    side_b = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])[None, :]
+    ratio = side_b / np.maximum(side_a, 1e-6)
+    return np.asarray((ratio >= 1 / SIZE_CHANGE) & (ratio <= SIZE_CHANGE))
 
 
 def int_box(box: FloatArray) -> tuple[int, int, int, int]:
