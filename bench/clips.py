@@ -49,6 +49,15 @@ def face_positions(width: int, height: int, t: int, frames: int) -> list[tuple[i
     return out
 
 
+def head_boxes(width: int, height: int, t: int) -> list[tuple[int, int, int, int]]:
+    """Where `make_clip` pasted each head on frame t (x1, y1, x2, y2, clipped to the frame)."""
+    h, w = HEAD[2] - HEAD[0], HEAD[3] - HEAD[1]
+    out = []
+    for x, y, scale in face_positions(width, height, t, 0):
+        out.append((x, y, min(width, x + int(w * scale)), min(height, y + int(h * scale))))
+    return out
+
+
 def make_clip(path: Path, width: int, height: int, frames: int, fps: int = 30, audio: bool = True) -> None:
     """Write an H.264 MP4 with moving astronaut faces and, optionally, an AAC sine track."""
     head = astronaut_head()
