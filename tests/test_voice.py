@@ -186,11 +186,19 @@ def test_weights_loader_refuses_code(tmp_path: Path) -> None:
 
 
 def test_mel_frames_match_librosa() -> None:
+    """librosa's mel filters over SciPy's STFT (centred, zero-padded, periodic Hann): what
+    librosa.feature.melspectrogram computes for resemblyzer, without librosa.stft's 19 s first call."""
     librosa = pytest.importorskip("librosa")
+    from scipy import signal
+
     rng = np.random.default_rng(3)
     wav = (0.1 * rng.standard_normal(16_000 * 2)).astype(np.float32)
     ours = mel_frames(wav)
-    theirs = librosa.feature.melspectrogram(y=wav, sr=16_000, n_fft=400, hop_length=160, n_mels=40).T
+    window = signal.get_window("hann", 400)
+    _, _, spec = signal.stft(wav, nperseg=400, noverlap=240, window=window, boundary="zeros", padded=False)
+    power = (np.abs(spec) * window.sum()) ** 2  # SciPy scales by the window's sum; librosa does not
+    theirs = (librosa.filters.mel(sr=16_000, n_fft=400, n_mels=40) @ power).T
+    assert ours.shape == theirs.shape == (201, 40)
     np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-6 * float(theirs.max()))
 
 
