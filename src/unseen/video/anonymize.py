@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from unseen.text import TextDetector
 
 SHOWN = 5  # findings named in a message; the report holds all
+SAMPLES_PER_SECOND = 2.0  # `inspect` looks at most at this many frames a second of a clip
 
 
 def anonymize_video(
@@ -220,8 +221,8 @@ def inspect_video(
     samples: int = 10,
     look: Callable[[Image, Detections], None] | None = None,
 ) -> tuple[Detections, list[str], int, int]:
-    """The faces of the busiest of `samples` frames spread over the clip, the identifying
-    metadata and extra tracks present, and the picture size (upright). Nothing is written.
+    """The faces of the busiest of `samples` frames spread over the clip (at most two a second), the
+    identifying metadata and extra tracks present, and the picture size (upright). Nothing is written.
     `look(frame, faces)` is called on each sampled frame (the text survey)."""
     container = open_input(Path(src))
     try:
@@ -230,7 +231,9 @@ def inspect_video(
             raise UnsupportedInput(f"{src}: no video stream")
         found = streams.dropped(container, video, keep_audio=True)
         total = video.frames or 0
-        step = max(1, total // samples) if total else 30
+        # spread over the clip, at most two a second: frames a few apart show the same faces
+        fps = float(video.average_rate) if video.average_rate else 30.0
+        step = max(1, total // samples, round(fps / SAMPLES_PER_SECOND)) if total else 30
         most = Detections.empty()
         width, height = video.codec_context.width, video.codec_context.height
         for index, frame in enumerate(container.decode(video)):
