@@ -160,13 +160,13 @@ class VideoDetector:
             np.concatenate(list(self.seen.values())), (1.0 - ages / (index + 1.0)).astype(np.float32)
         )
         kept = nms(known, 0.3)
+        # faces cross a 4K frame in as many frames as a 1080p one: twice the pixels a frame
+        per_look = CROP_REACH * max(1.0, max(image.shape[:2]) / REACH_SIDE)
         parts = []
         for box, score in zip(kept.boxes, kept.scores, strict=True):
             age = (1.0 - float(score)) * (index + 1.0)
             size = max(float(box[2] - box[0]), float(box[3] - box[1]), 1.0)
             scale = float(np.clip(CROP_FACE_PX / size, *CROP_SCALES))
-            # faces cross a 4K frame in as many frames as a 1080p one: twice the pixels a frame
-            per_look = CROP_REACH * max(1.0, max(image.shape[:2]) / REACH_SIDE)
             reach = max(0.5 * size, per_look * max(1.0, age / self.cadence.every))
             # a face of 30-48 px is looked at upscaled too: what is kept reaches past its size
             found = self._crop(image, box, reach, scale, "around faces", max(SMALL_PX, KNOWN_GROWTH * size))

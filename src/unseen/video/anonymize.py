@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,9 +27,8 @@ from unseen.settings import Settings, TextMode
 from unseen.tempfiles import output_temp
 from unseen.types import Check, Detections, Finding, Image, MaskStyle, Report, Verdict
 from unseen.verify.verifier import Verifier
-from unseen.video.painting import Masks, Painter, coverage_note
-from unseen.video.pipeline import Job, Progress
-from unseen.video.text_masks import FrameText, text_every, video_text
+from unseen.video.painting import coverage_note
+from unseen.video.pipeline import Job, PlannedFrame, Progress
 
 if TYPE_CHECKING:
     from unseen.text import TextDetector
@@ -74,8 +73,7 @@ def anonymize_video(
     try:
         with open_input(src) as source:
             job = Job(source, src, settings, _detector(detector, settings), edits, span, verifier, progress)
-            every = text_every(job.fps, job.tracker.backfill, job.check_every)
-            job.text = video_text(settings, every, span.first if span else 0, text_detector)
+            job.look_for_text(text_detector)
             job.run(tmp)
         report = _report(job)
         assert report.check is not None
@@ -180,18 +178,6 @@ def _report(job: Job) -> Report:
     )
 
 
-@dataclass(frozen=True)
-class PlannedFrame:
-    """What export paints on one frame, but the check's additions: face masks, then text."""
-
-    masks: Masks
-    text: FrameText | None = None
-
-    def paint(self, painter: Painter, pixels: Image) -> Image:
-        out = painter.paint(pixels, self.masks)[0] if len(self.masks) else pixels
-        return self.text.fill(out) if self.text is not None else out
-
-
 def plan_masks(
     src: Path,
     span: Span,
@@ -208,11 +194,10 @@ def plan_masks(
     with open_input(Path(src)) as source:
         job = Job(source, Path(src), settings, _detector(detector, settings), edits, span)
         if settings.text is not TextMode.OFF:  # off masks no text: nothing to show
-            every = text_every(job.fps, job.tracker.backfill, job.check_every)
-            job.text = video_text(settings, every, span.first, text_detector)
+            job.look_for_text(text_detector)
         job.run(None)
     assert job.plan is not None
-    return {i: PlannedFrame(masks, job.text_plan.get(i)) for i, masks in job.plan.items()}
+    return job.plan
 
 
 def inspect_video(

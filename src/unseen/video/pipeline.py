@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import av
 import av.error
@@ -35,9 +35,26 @@ from unseen.types import Detections, FaceRecord, Image, MaskStyle
 from unseen.verify.verifier import Verifier
 from unseen.video.checks import CHECKS_PER_SECOND, Checks
 from unseen.video.painting import Masks, Painter
-from unseen.video.text_masks import FrameText, VideoText
+from unseen.video.text_masks import FrameText, VideoText, text_every, video_text
+
+if TYPE_CHECKING:
+    from unseen.text import TextDetector
 
 Progress = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class PlannedFrame:
+    """What export paints on one frame, but the check's additions: face masks, then text."""
+
+    masks: Masks
+    text: FrameText | None = None
+
+    def paint(self, painter: Painter, pixels: Image) -> Image:
+        out = painter.paint(pixels, self.masks)[0] if len(self.masks) else pixels
+        return self.text.fill(out) if self.text is not None else out
+
+
 SMALL_FACE_PX = 32.0  # faces first seen smaller than this are back-filled over the slowest cadence
 HOLD_SECONDS = 0.5  # a lost face keeps its mask this long
 BACKFILL_SECONDS = 0.2  # on top of the detector cadence: faces the detector needed a while to see
@@ -110,12 +127,17 @@ class Job:
         self.checks: Checks | None = None
         self.painter: Painter | None = None  # once the first frame gives the upright size
         self.encoder: Encoder | None = None
-        self.plan: dict[int, Masks] | None = None  # with `plan_only`: the masks of each frame
-        self.text_plan: dict[int, FrameText] = {}  # and its text masks, when text is looked for
+        self.plan: dict[int, PlannedFrame] | None = None  # with `plan_only`: what each frame gets
         self.range_records: dict[int, FaceRecord] = {}
         self.width = self.height = 0  # upright
         self.seconds: defaultdict[str, float] = defaultdict(float)  # this thread's stages
         self.text: VideoText | None = None  # text masks (--text), set by anonymize_video
+
+    def look_for_text(self, text_detector: TextDetector | None = None) -> None:
+        """Mask text as `settings.text` says, looked for at the cadence the clip allows."""
+        every = text_every(self.fps, self.tracker.backfill, self.check_every)
+        start = self.span.first if self.span is not None else 0
+        self.text = video_text(self.settings, every, start, text_detector)
 
     def stages(self) -> dict[str, float]:
         """Seconds spent in each stage: this thread's, the detection and check threads'."""
@@ -339,9 +361,7 @@ class Job:
         if self.text is not None:
             text = self.text.at(index, picture, masks, self.buffer, self.masks_at)
         if self.plan is not None:
-            self.plan[index] = masks
-            if text is not None:
-                self.text_plan[index] = text
+            self.plan[index] = PlannedFrame(masks, text)
             return
         assert self.encoder is not None
         pixels = None

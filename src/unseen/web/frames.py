@@ -32,7 +32,7 @@ from unseen.video.painting import Masks
 
 if TYPE_CHECKING:
     from unseen.text import TextDetector
-    from unseen.video.anonymize import PlannedFrame
+    from unseen.video.pipeline import PlannedFrame
 
 OPEN_FILES = 3  # decoders kept open: the item being looked at, its original, one more
 FORWARD_LIMIT = 90  # decoding on is cheaper than seeking back to a keyframe up to this many frames
@@ -224,7 +224,8 @@ class MaskPlans:
     ) -> PlannedFrame:
         """What export will paint on frame `index` (but the check's additions) of the video at
         `path`: face and text masks; `version` names the state of the edits (a new one plans again)."""
-        from unseen.video.anonymize import PlannedFrame, plan_masks
+        from unseen.video.anonymize import plan_masks
+        from unseen.video.pipeline import PlannedFrame
 
         first = index // PLAN_FRAMES * PLAN_FRAMES
         key = (str(path), version, first)
