@@ -27,7 +27,15 @@ from unseen.models import default_detector  # noqa: E402
 from unseen.redact import apply_masks, mask_area  # noqa: E402
 from unseen.settings import Settings  # noqa: E402
 from unseen.types import Detections, Image  # noqa: E402
+from unseen.verify import models  # noqa: E402
 from unseen.verify.redetect import Attack, redetect_faces, retinaface_faces, uncovered  # noqa: E402
+
+
+def centerface_above(image: Image, scale: float, threshold: float, min_px: float) -> Detections:
+    """CenterFace at `scale` on the working copy, keeping the faces the detector's own pass at that
+    scale drops (taller than its max_px, in the input's pixels)."""
+    found = models.centerface().detect_at(image, scale, threshold)
+    return found[found.heights > min_px]
 
 
 def labelled(record: dict) -> np.ndarray:
@@ -71,6 +79,12 @@ def main() -> None:
         "retinaface turned only, 0.9": lambda im: retinaface_faces(
             im, Attack(rotations=(1, 2, 3), rotation_threshold=0.9, upright=False)
         ),
+        "default attack": lambda im: redetect_faces(im),
+        "centerface 2x > 30 px, 0.3": lambda im: centerface_above(im, 2.0, 0.3, 30.0),
+        "centerface 2x > 30 px, 0.4": lambda im: centerface_above(im, 2.0, 0.4, 30.0),
+        "centerface 2x > 30 px, 0.5": lambda im: centerface_above(im, 2.0, 0.5, 30.0),
+        "retinaface 2x, 0.3": lambda im: models.retinaface().detect_at(im, 2.0, 0.3),
+        "retinaface 2x, 0.5": lambda im: models.retinaface().detect_at(im, 2.0, 0.5),
     }
     caught = dict.fromkeys(attackers, 0)
     alarms = dict.fromkeys(attackers, 0)
