@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, PROTECTED, load_annotations  # noqa: E402
 from unseen.detect.base import iou_matrix  # noqa: E402
+from unseen.detect.multiscale import DEFAULT_PASSES  # noqa: E402
 from unseen.models import default_detector  # noqa: E402
 from unseen.redact import apply_masks, mask_area  # noqa: E402
 from unseen.settings import Settings  # noqa: E402
@@ -31,11 +32,12 @@ from unseen.verify import models  # noqa: E402
 from unseen.verify.redetect import Attack, redetect_faces, retinaface_faces, uncovered  # noqa: E402
 
 
-def centerface_above(image: Image, scale: float, threshold: float, min_px: float) -> Detections:
-    """CenterFace at `scale` on the working copy, keeping the faces the detector's own pass at that
-    scale drops (taller than its max_px, in the input's pixels)."""
+def centerface_above(image: Image, scale: float, threshold: float) -> Detections:
+    """CenterFace at `scale` on the masked image, keeping only the faces the detector's own pass at
+    that scale drops (taller than its max_px, in the image's pixels)."""
+    own = next(p for p in DEFAULT_PASSES if p.scale == scale)
     found = models.centerface().detect_at(image, scale, threshold)
-    return found[found.heights > min_px]
+    return found[found.heights > own.max_px]
 
 
 def labelled(record: dict) -> np.ndarray:
@@ -80,9 +82,9 @@ def main() -> None:
             im, Attack(rotations=(1, 2, 3), rotation_threshold=0.9, upright=False)
         ),
         "default attack": lambda im: redetect_faces(im),
-        "centerface 2x > 30 px, 0.3": lambda im: centerface_above(im, 2.0, 0.3, 30.0),
-        "centerface 2x > 30 px, 0.4": lambda im: centerface_above(im, 2.0, 0.4, 30.0),
-        "centerface 2x > 30 px, 0.5": lambda im: centerface_above(im, 2.0, 0.5, 30.0),
+        "centerface 2x > 30 px, 0.3": lambda im: centerface_above(im, 2.0, 0.3),
+        "centerface 2x > 30 px, 0.4": lambda im: centerface_above(im, 2.0, 0.4),
+        "centerface 2x > 30 px, 0.5": lambda im: centerface_above(im, 2.0, 0.5),
         "retinaface 2x, 0.3": lambda im: models.retinaface().detect_at(im, 2.0, 0.3),
         "retinaface 2x, 0.5": lambda im: models.retinaface().detect_at(im, 2.0, 0.5),
     }
