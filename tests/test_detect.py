@@ -87,7 +87,7 @@ def test_upscaled_pass_finds_small_faces_the_1x_pass_misses(crowd) -> None:
     ("length", "tile", "overlap"), [(100, 200, 10), (1000, 300, 50), (4000, 896, 128), (1793, 1792, 256)]
 )
 def test_tiles_cover_the_side_with_overlap(length: int, tile: float, overlap: float) -> None:
-    from unseen.detect.centerface import _starts
+    from unseen.detect.tiles import starts as _starts
 
     starts = _starts(length, tile, overlap)
     assert starts[0] == 0 and starts[-1] + tile >= length
@@ -107,7 +107,8 @@ def test_tiles_cover_the_side_with_overlap(length: int, tile: float, overlap: fl
     ],
 )
 def test_tiling_bounds_each_run_and_wastes_little(w: int, h: int, scale: float) -> None:
-    from unseen.detect.centerface import TILE_PIXELS, _network_pixels, _starts, _tiling
+    from unseen.detect.centerface import TILE_PIXELS, _network_pixels, _tiling
+    from unseen.detect.tiles import starts as _starts
 
     tile_w, tile_h = _tiling(w, h, scale, 256 / scale)
     assert _network_pixels(tile_w, tile_h, scale) <= TILE_PIXELS
@@ -124,7 +125,8 @@ def test_big_photo_is_tiled_and_finds_faces_anywhere(astronaut) -> None:
     import cv2
 
     from unseen.detect import CenterFace, MultiScale, Pass
-    from unseen.detect.centerface import _starts, _tiling
+    from unseen.detect.centerface import _tiling
+    from unseen.detect.tiles import starts as _starts
 
     big = np.full((3400, 4000, 3), 120, np.uint8)
     head = astronaut[45:185, 165:275]

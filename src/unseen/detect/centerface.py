@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 
 from unseen.detect.base import nms
+from unseen.detect.tiles import starts, tiling
+from unseen.dnn import Network
 from unseen.errors import UnseenError
 from unseen.types import Detections, Image
 
@@ -41,7 +43,7 @@ class CenterFace:
         self.threshold = threshold
         if threads:
             cv2.setNumThreads(threads)
-        self._net = cv2.dnn.readNetFromONNX(str(weights_path()))
+        self._net = Network(weights_path())
 
     def detect(self, image: Image) -> Detections:
         return self.detect_at(image, 1.0)
@@ -62,8 +64,8 @@ class CenterFace:
         margin = overlap / scale
         tile_w, tile_h = _tiling(w, h, scale, margin)
         parts = []
-        for y0 in _starts(h, tile_h, margin):
-            for x0 in _starts(w, tile_w, margin):
+        for y0 in starts(h, tile_h, margin):
+            for x0 in starts(w, tile_w, margin):
                 crop = image[y0 : y0 + tile_h, x0 : x0 + tile_w]
                 parts.append(self._detect_whole(crop, scale, threshold).shifted(x0, y0))
         return nms(Detections.merge(parts), 0.3)
@@ -87,8 +89,7 @@ class CenterFace:
         ph, pw = -(-h // self.PAD) * self.PAD, -(-w // self.PAD) * self.PAD
         canvas = np.zeros((ph, pw, 3), np.float32)
         canvas[:h, :w] = image
-        self._net.setInput(canvas.transpose(2, 0, 1)[None])
-        heat, size, offset, _ = self._net.forward(OUTPUTS)
+        heat, size, offset, _ = self._net.run(canvas.transpose(2, 0, 1)[None], OUTPUTS)
         # drop the padding's cells (stride 4) so no box is decoded outside the image
         return heat[..., : h // 4, : w // 4], size[..., : h // 4, : w // 4], offset[..., : h // 4, : w // 4]
 
@@ -97,7 +98,6 @@ OUTPUTS = ["537", "538", "539", "540"]  # heatmap, box size, centre offset, land
 # The network takes ~250 MB a megapixel (OpenCV DNN; onnxruntime alike, measured here):
 # one run at most this many pixels keeps a whole detection under ~1 GB.
 TILE_PIXELS = 3_200_000
-MAX_TILES_PER_SIDE = 16
 
 
 def _network_pixels(w: int, h: int, scale: float) -> int:
@@ -112,32 +112,11 @@ def _tiling(w: int, h: int, scale: float, margin: float) -> tuple[int, int]:
     fewest network pixels in all, each tile at most TILE_PIXELS: a 2560 x 1920 frame is two
     1408-wide tiles (5.4 MP run), not four 1792-px squares (12.8 MP). Every tile has one size,
     so OpenCV plans the network once."""
-    best: tuple[int, int, int] | None = None
-    for nx in range(1, MAX_TILES_PER_SIDE + 1):
-        for ny in range(1, MAX_TILES_PER_SIDE + 1):
-            tile_w = min(w, int(np.ceil((w + (nx - 1) * margin) / nx)))
-            tile_h = min(h, int(np.ceil((h + (ny - 1) * margin) / ny)))
-            if min(tile_w, tile_h) <= 2 * margin and (nx > 1 or ny > 1):
-                continue  # tiles hardly bigger than their overlap: all overlap, no gain
-            one = _network_pixels(tile_w, tile_h, scale)
-            if one > TILE_PIXELS:
-                continue
-            total = one * len(_starts(w, tile_w, margin)) * len(_starts(h, tile_h, margin))
-            if best is None or total < best[0]:
-                best = (total, tile_w, tile_h)
+    best = tiling(w, h, margin, lambda tw, th: _network_pixels(tw, th, scale), TILE_PIXELS)
     if best is None:  # a huge image at a huge scale: the smallest allowed square tiles
         side = int(np.sqrt(TILE_PIXELS) / scale) // 32 * 32
         return min(w, side), min(h, side)
-    return best[1], best[2]
-
-
-def _starts(length: int, tile: int, overlap: float) -> list[int]:
-    """Tile origins along one side: as few tiles as cover `length` overlapping by `overlap`."""
-    if length <= tile:
-        return [0]
-    count = int(np.ceil((length - overlap) / (tile - overlap)))
-    step = (length - tile) / max(1, count - 1)
-    return [int(round(i * step)) for i in range(count)]
+    return best
 
 
 def _decode(heat: np.ndarray, size: np.ndarray, offset: np.ndarray, threshold: float) -> Detections:

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from unseen.detect.base import nms
+from unseen.dnn import Network
 from unseen.errors import UnseenError
 from unseen.types import Detections, FloatArray, Image
 
@@ -55,7 +56,7 @@ class RetinaFace:
 
     def __init__(self, threshold: float = 0.5) -> None:
         self.threshold = threshold
-        self._net = cv2.dnn.readNetFromONNX(np.frombuffer(weights(), np.uint8))
+        self._net = Network(weights())
 
     def detect(self, image: Image) -> Detections:
         return self.detect_at(image, 1.0)
@@ -72,8 +73,7 @@ class RetinaFace:
         canvas = np.empty((ph, pw, 3), np.float32)
         canvas[:] = 0.0
         canvas[:nh, :nw] = resized[..., ::-1].astype(np.float32) - MEAN_BGR
-        self._net.setInput(canvas.transpose(2, 0, 1)[None])
-        loc, conf, _ = self._net.forward(["loc", "conf", "landmarks"])
+        loc, conf, _ = self._net.run(canvas.transpose(2, 0, 1)[None], ["loc", "conf", "landmarks"])
         scores = conf[0, :, 1]
         keep = np.flatnonzero(scores > threshold)
         if len(keep) == 0:

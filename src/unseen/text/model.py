@@ -16,6 +16,8 @@ import cv2
 import numpy as np
 
 from unseen.detect.base import nms
+from unseen.detect.tiles import kept_spans, starts, tiling
+from unseen.dnn import Network
 from unseen.errors import MissingExtra, UnseenError
 from unseen.text.db import DBParams, quads_to_boxes, text_quads
 from unseen.types import Detections, Image
@@ -62,12 +64,33 @@ class PPOCRText:
     MIN_SIDE = 960
     MAX_SIDE = 2400
     MAX_UPSCALE = 3.0
+    TILE_PIXELS = 2_400_000  # one network run at most: ~650 MB of OpenCV's buffers
+    TILE_OVERLAP = 256  # network pixels; each tile's map is kept at least half of it from its edge
     MEAN = np.array([0.485, 0.456, 0.406], np.float32)  # ImageNet statistics, on BGR as PaddleOCR feeds it
     STD = np.array([0.229, 0.224, 0.225], np.float32)
 
     def __init__(self, params: DBParams | None = None) -> None:
         self.params = params or DBParams()
-        self._net = cv2.dnn.readNetFromONNX(str(weights_path()))
+        self._net = Network(weights_path())
+
+    def _probability(self, blob: np.ndarray) -> np.ndarray:
+        """The text probability map of a (1, 3, h, w) input. Past TILE_PIXELS it is run in tiles of
+        one size and stitched, each tile's map kept away from its inner edges: the network holds
+        memory for one tile (a whole 2400 x 1800 look held 1.1 GB). DB's map depends a little on
+        what else is in its input, so a tiled map is close to the whole one, not equal (tested)."""
+        _, _, h, w = blob.shape
+        if h * w <= self.TILE_PIXELS:
+            return np.asarray(self._net.run(blob)[0][0, 0], np.float32)
+        size = tiling(w, h, self.TILE_OVERLAP, lambda tw, th: _ceil32(tw) * _ceil32(th), self.TILE_PIXELS)
+        tile_w, tile_h = (min(w, _ceil32(n)) for n in size) if size else (w, h)
+        xs, ys = starts(w, tile_w, self.TILE_OVERLAP), starts(h, tile_h, self.TILE_OVERLAP)
+        probability = np.empty((h, w), np.float32)
+        for y0, (ky0, ky1) in zip(ys, kept_spans(ys, tile_h, h), strict=True):
+            for x0, (kx0, kx1) in zip(xs, kept_spans(xs, tile_w, w), strict=True):
+                tile = np.ascontiguousarray(blob[:, :, y0 : y0 + tile_h, x0 : x0 + tile_w])
+                found = self._net.run(tile)[0][0, 0]
+                probability[ky0:ky1, kx0:kx1] = found[ky0 - y0 : ky1 - y0, kx0 - x0 : kx1 - x0]
+        return probability
 
     def scale_for(self, width: int, height: int) -> float:
         longest = max(width, height, 1)
@@ -85,14 +108,24 @@ class PPOCRText:
         nh = max(32, int(round(h * scale / 32)) * 32)
         interp = cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA
         bgr = cv2.resize(np.ascontiguousarray(image[:, :, ::-1]), (nw, nh), interpolation=interp)
-        blob = ((bgr.astype(np.float32) / 255.0 - self.MEAN) / self.STD).transpose(2, 0, 1)[None]
-        self._net.setInput(np.ascontiguousarray(blob))
-        probability = self._net.forward()[0, 0]
+        blob = np.empty((1, 3, nh, nw), np.float32)
+        for c in range(3):  # in place, channel by channel: no full-size float copies beside the network
+            plane = blob[0, c]
+            plane[:] = bgr[:, :, c]
+            plane /= 255.0
+            plane -= self.MEAN[c]
+            plane /= self.STD[c]
+        del bgr
+        probability = self._probability(blob)
         quads, scores = text_quads(probability, self.params)
         boxes = quads_to_boxes(quads)
         boxes[:, [0, 2]] = (boxes[:, [0, 2]] * (w / nw)).clip(0, w)
         boxes[:, [1, 3]] = (boxes[:, [1, 3]] * (h / nh)).clip(0, h)
         return Detections(boxes, scores).with_source("text")
+
+
+def _ceil32(n: int) -> int:
+    return -(-n // 32) * 32
 
 
 class FakeTextDetector:
