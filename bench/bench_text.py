@@ -52,6 +52,7 @@ class Tally:
         self.over: list[float] = []
         self.added: list[float] = []
         self.seconds: list[float] = []
+        self.refused = 0
 
     def row(self, name: str) -> str:
         def share(kind: str) -> str:
@@ -60,7 +61,7 @@ class Tally:
         secs = f"{np.mean(self.seconds):.2f}" if self.seconds else "-"
         return (
             f"| {name} | {share('person')} | {share('other')} | {np.mean(self.added):.2%} | "
-            f"{np.mean(self.over):.2%} | {secs} |"
+            f"{np.mean(self.over):.2%} | {self.refused if self.seconds else '-'} | {secs} |"
         )
 
 
@@ -114,7 +115,7 @@ def main() -> None:
                 tally.seconds.append(seconds)
         for mode in modes:
             start = time.perf_counter()
-            out, _, _ = protect_text(rgb, face_masked, faces, Settings(text=mode), detector)
+            out, _, passed = protect_text(rgb, face_masked, faces, Settings(text=mode), detector)
             seconds = time.perf_counter() - start
             text_area = (out != face_masked).any(axis=2)
             area = text_area | face_area  # a word under a head mask is hidden too
@@ -125,6 +126,7 @@ def main() -> None:
             tally.added.append(float((text_area & ~face_area).mean()))
             tally.over.append(float((text_area & ~face_area & ~labels).mean()))
             tally.seconds.append(seconds)
+            tally.refused += not passed
         print(f"{i + 1}/{len(records)} {record['file']}", flush=True)
         if (i + 1) % 5 == 0 or i + 1 == len(records):
             report(records[: i + 1], deface, tallies_faces, tallies)
@@ -134,9 +136,10 @@ def report(done: list[dict], deface: Tally, faces: Tally, tallies: dict[TextMode
     """The table so far: a long run interrupted still says what it measured."""
     print(f"\n{len(done)} photos, {sum(len(r['boxes']) for r in done)} labelled text boxes\n")
     print(
-        "| run | text on people masked | other text masked | area text masks add | over-redaction | s/photo |"
+        "| run | text on people masked | other text masked | area text masks add | over-redaction "
+        "| photos refused | s/photo |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     print(deface.row("deface 1.5.0 (faces only)"))
     print(faces.row("unseen faces only (`--text off`)"))
     for mode, tally in tallies.items():
