@@ -6,6 +6,7 @@ of a frame is what it was a moment ago. So on every `every`-th frame the network
 - around the faces it saw last (each crop scaled so its face is ~CROP_FACE_PX tall: a small face
   is looked at 4x, a big one at a quarter), which keeps the tracks fed;
 - at 4x around what moved (for faces of 10-30 px), when the camera itself is still;
+  when it pans, the crops around known faces follow the picture's shift (`camera`);
 and on every `full_every`-th frame at the whole picture (half size on big frames), every
 `fine_every`-th at full size (big frames), every `small_every`-th at 2x (up to 640x480). The
 network and the threshold are the factory's (`unseen.models.default_detector`), so
@@ -50,6 +51,12 @@ MOTION_LEVEL = 12  # grey levels of change that count as motion
 MOTION_MAX_SHARE = 0.15  # more of the picture moving: the camera moves, motion says nothing
 MOTION_MAX_SIDE = 160.0  # a moving region larger than this (px) is a body, not a small face alone
 MOTION_BUDGET = 400_000  # network pixels a frame for the 4x motion crops (~0.2 of a 1080p run)
+CAMERA_SIDE = 480  # the picture's shift between looks is measured on a grey map this wide at most
+# phase correlation's peak: a pan across a crowd gives 0.9, a handheld walk with the background
+# sliding under a close face 0.0-0.3 (the shift is then no one thing): below this, no camera shift
+CAMERA_CONFIDENCE = 0.5
+
+Shift = tuple[float, float]  # picture shift, px a frame (x, y): where the scene's points went
 
 
 class Scaled(Protocol):
@@ -106,6 +113,10 @@ class VideoDetector:
         self.threshold = 0.2 if threshold is None else threshold
         self.seen: dict[int, FloatArray] = {}  # frame -> faces found there, the last few looks
         self.last: tuple[int, Image] | None = None  # the previous look's frame and grey map
+        self.camera: Shift | None = None  # the picture's shift a frame since the previous look
+        self.path: dict[int, FloatArray] = {}  # frame -> where the picture has moved, the last looks
+        self._window: Image | None = None
+        self._shift: FloatArray | None = None  # the last sure shift a frame, to tell a steady one
 
     @classmethod
     def for_clip(cls, detector: Detector, fps: float, width: int, height: int) -> VideoDetector:
@@ -115,8 +126,13 @@ class VideoDetector:
     def wants(self, index: int) -> bool:
         return index % self.cadence.every == 0
 
-    def detect(self, image: Image, index: int) -> Detections:
-        """Upright `image` in, faces in its pixels out."""
+    def whole_at(self, index: int) -> bool:
+        """Whether frame `index` gets the whole-picture passes."""
+        return index % self.cadence.full_every == 0 or not self.cadence.looks
+
+    def detect(self, image: Image, index: int, whole: bool = False) -> Detections:
+        """Upright `image` in, faces in its pixels out (`whole`: the whole-picture passes
+        whatever the cadence says)."""
         if self.network is None:
             started = time.perf_counter()
             found = self.detector.detect(image)
@@ -126,26 +142,28 @@ class VideoDetector:
         c = self.cadence
         moving = self._motion(image, index)
         # a segment's first frame, or after a gap, has nothing to look around: the whole picture
-        whole = index % c.full_every == 0 or not c.looks or self.last is None or moving is None
-        parts = self._whole(image, index) if whole else self._around_faces(image, index)
+        forced = whole
+        whole = forced or self.whole_at(index) or self.last is None or moving is None
+        parts = self._whole(image, index, forced) if whole else self._around_faces(image, index)
         if c.looks and moving is not None and len(moving):
             parts.append(self._around_motion(image, moving))
         found = nms(Detections.merge(parts), 0.3)
         self.seen = {at: boxes for at, boxes in self.seen.items() if index - at < c.full_every}
         self.seen[index] = found.boxes.copy()
+        self.path = {at: p for at, p in self.path.items() if index - at <= c.full_every}
         return found
 
-    def _whole(self, image: Image, index: int) -> list[Detections]:
-        """The whole-picture passes due on frame `index`."""
+    def _whole(self, image: Image, index: int, forced: bool = False) -> list[Detections]:
+        """The whole-picture passes due on frame `index` (`forced`: all of them)."""
         c = self.cadence
-        fine = c.coarse is not None and index % c.fine_every == 0
+        fine = c.coarse is not None and (forced or index % c.fine_every == 0)
         parts = []
         # a full-size pass in one network run sees the big faces too; a tiled one may cut them
         if not fine or image.shape[0] * image.shape[1] > TILE_PIXELS:
             parts.append(self._run(image, c.coarse or 1.0, self.threshold, "whole").with_source("centerface"))
         if fine:
             parts.append(self._run(image, 1.0, self.threshold, "whole").with_source("centerface@1"))
-        if c.small_every and index % c.small_every == 0:
+        if c.small_every and (forced or index % c.small_every == 0):
             small = self._run(image, 2.0, self.threshold * 0.5, "whole")
             parts.append(small[small.heights <= SMALL_PX].with_source("centerface@2"))
         return parts
@@ -156,9 +174,13 @@ class VideoDetector:
             return []
         # the newest box of each face wins (scored by recency); an older one reaches further
         ages = np.concatenate([np.full(len(b), index - at, np.float32) for at, b in self.seen.items()])
-        known = Detections(
-            np.concatenate(list(self.seen.values())), (1.0 - ages / (index + 1.0)).astype(np.float32)
-        )
+        # each box where the picture's shift since its look took it (a pan moves every face)
+        here = self.path.get(index)
+        moved = [
+            b + np.tile(here - self.path[at], 2) if here is not None and at in self.path else b
+            for at, b in self.seen.items()
+        ]
+        known = Detections(np.concatenate(moved), (1.0 - ages / (index + 1.0)).astype(np.float32))
         kept = nms(known, 0.3)
         # faces cross a 4K frame in as many frames as a 1080p one: twice the pixels a frame
         per_look = CROP_REACH * max(1.0, max(image.shape[:2]) / REACH_SIDE)
@@ -198,9 +220,12 @@ class VideoDetector:
         small = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA)
         grey: Image = np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), np.uint8)
         last, self.last = self.last, (index, grey)
+        self.camera = None
         if last is None or index - last[0] > self.cadence.every or last[1].shape != grey.shape:
+            self.path = {}
             self.seconds["motion map"] += time.perf_counter() - started
             return None
+        self._follow_camera(last[1], grey, factor, index, index - last[0])
         changed = np.asarray(cv2.absdiff(grey, last[1]) > MOTION_LEVEL, np.uint8)
         if changed.mean() > MOTION_MAX_SHARE:
             self.seconds["motion map"] += time.perf_counter() - started
@@ -211,6 +236,31 @@ class VideoDetector:
         boxes[:, 2:] += boxes[:, :2]
         self.seconds["motion map"] += time.perf_counter() - started
         return boxes
+
+    def _follow_camera(self, before: Image, now: Image, factor: int, index: int, frames: int) -> None:
+        """The picture's shift between two looks' grey maps, when it is one steady shift (a pan, a
+        tilt, a still camera): `camera` per frame, and `path`, where the picture has moved since
+        the first look it was followed on. The path between looks is taken as straight, so a
+        shift that is unsure, or not near the sure one before it (a shaking hand), breaks it."""
+        if frames <= 0:
+            return  # the same frame again
+        step = max(1, -(-max(now.shape) // CAMERA_SIDE))
+        a = np.asarray(before[::step, ::step], np.float32)
+        b = np.asarray(now[::step, ::step], np.float32)
+        if self._window is None or self._window.shape != a.shape:
+            self._window = np.asarray(cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F), np.float32)
+        (dx, dy), response = cv2.phaseCorrelate(a, b, self._window)
+        shift = np.asarray([dx, dy], np.float32) * step * factor / frames
+        steady, self._shift = self._shift, shift if response >= CAMERA_CONFIDENCE else None
+        previous = self.path.get(index - frames)
+        if self._shift is None or steady is not None and not _steady(steady, shift):
+            self.path = {}
+            return
+        self.camera = (float(shift[0]), float(shift[1]))
+        start = previous if previous is not None else np.zeros(2, np.float32)
+        if previous is None:
+            self.path[index - frames] = start
+        self.path[index] = (start + shift * frames).astype(np.float32)
 
     def _around_motion(self, image: Image, moving: FloatArray) -> Detections:
         """Small faces at 4x in crops around what moved, the smallest regions first, within a budget."""
@@ -235,6 +285,12 @@ class VideoDetector:
         name = f"detect {label} {scale:g}x" if label == "whole" else f"detect {label}"
         self.seconds[name] += time.perf_counter() - started
         return found
+
+
+def _steady(before: FloatArray, now: FloatArray) -> bool:
+    """Two shifts a frame (px) near enough to be one motion: within a quarter of the larger, or
+    a pixel a frame (a still camera's jitter)."""
+    return float(np.abs(now - before).max()) <= max(1.0, 0.25 * float(np.abs(np.stack([before, now])).max()))
 
 
 def _network(detector: Detector) -> tuple[Scaled | None, float | None]:

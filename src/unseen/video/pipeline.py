@@ -23,7 +23,7 @@ import av.error
 import numpy as np
 
 from unseen.detect.base import Detector
-from unseen.detect.cadence import VideoDetector
+from unseen.detect.cadence import Shift, VideoDetector
 from unseen.edits import Edits
 from unseen.errors import UnreadableInput, UnsupportedInput
 from unseen.media import video_streams as streams
@@ -169,7 +169,7 @@ class Job:
     def _stream(self, encoder: Encoder | None) -> None:
         """The demux loop: video frames through the look-ahead buffer, audio packets straight out."""
         self.buffer: deque[Picture] = deque()
-        self.pending: deque[tuple[int, Future[Detections]]] = deque()
+        self.pending: deque[tuple[int, Future[tuple[Detections, Shift | None]]]] = deque()
         span = self.span
         self.start_index = span.first if span else 0
         self.decoded = self.start_index  # frame numbers are the whole clip's, also in a segment
@@ -211,6 +211,11 @@ class Job:
                 break  # a segment has seen far enough past its end
         if not started:
             raise UnreadableInput(f"{self.src}: no picture could be decoded")
+        if self.buffer and not self.detector.whole_at(self.buffer[-1].index):
+            # a face that came into view since the last whole-picture look has no later one to
+            # be found by: the last frame is looked at whole, the frames before back-filled from it
+            last = self.buffer[-1]
+            self.pending.append((last.index, self.pool.submit(self._detect, last.index, last.frame, True)))
         self._drain(total, final=True)
         if total and self.decoded < total:
             raise UnreadableInput(f"{self.src}: truncated: {self.decoded} of {total} frames decode")
@@ -257,9 +262,13 @@ class Job:
         self.buffer.append(Picture(index, frame, hidden))
         self._drain(total, final=False)
 
-    def _detect(self, index: int, frame: av.VideoFrame) -> Detections:
-        found = self.detector.detect(upright(frame), index)
-        return self.edits.apply(found) if self.edits is not None else found
+    def _detect(
+        self, index: int, frame: av.VideoFrame, whole: bool = False
+    ) -> tuple[Detections, Shift | None]:
+        """Faces on a frame, and the picture's shift a frame since the previous look."""
+        found = self.detector.detect(upright(frame), index, whole)
+        camera = self.detector.camera  # this thread's: set by the look just made
+        return (self.edits.apply(found) if self.edits is not None else found), camera
 
     def _drain(self, total: int | None, final: bool) -> None:
         """Emit every buffered frame whose look-ahead detections and checks are in."""
@@ -271,10 +280,10 @@ class Job:
                 if not (future.done() or final or len(self.buffer) > self.max_buffer):
                     return  # the encoder waits for the detector, within the buffer's bound
                 clock = time.perf_counter()
-                found = future.result()
+                found, camera = future.result()
                 self.seconds["wait for detection"] += time.perf_counter() - clock
                 clock = time.perf_counter()
-                self.tracker.update(at, found)
+                self.tracker.update(at, found, camera)
                 self.seconds["track"] += time.perf_counter() - clock
                 self.pending.popleft()
             if not final and self.decoded - 1 < horizon:
