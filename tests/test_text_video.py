@@ -223,3 +223,48 @@ def test_cli_masks_a_real_name_tag_on_every_frame_and_off_says_it_was_left(
     assert left >= 1 and f"{left} text region{'s' if left > 1 else ''} on people left" in line
     assert np.median([dark(frame, words_at(i)) for i, frame in enumerate(decoded(off))]) < 0.5
     assert frame_index(decoded(off)[5]) == 5  # the frames are in order, none dropped
+
+
+def test_a_checked_frame_that_was_looked_at_is_looked_at_again_only_where_text_was_masked(
+    tmp_path: Path,
+) -> None:
+    """Two people, a tag on one: the check of a looked-at frame searches the body with the tag
+    again (the letters may show past their mask) but not the other body, whose pixels are the
+    ones its look saw but for the face's mask."""
+    width, apart = 1440, 900  # the two bodies' crops never merge
+
+    def two(i: int) -> Image:
+        image = np.zeros((H, width, 3), np.uint8)
+        image[:, :W] = draw(i)
+        image[:, W:] = (40, 60, 200)  # blue: where the second person stands
+        x1, y1, x2, y2 = face_at(i)
+        image[y1:y2, x1 + apart : x2 + apart] = 190  # the second face, no tag below it
+        return image
+
+    class Counting(Bright):
+        """Counts its calls on the first person's body and on the second's (blue)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.tagged = self.bare = 0
+
+        def detect(self, image: Image) -> Detections:
+            blue = ((image[..., 2] > 150) & (image[..., 0] < 100)).mean() > 0.3
+            self.bare += int(blue)
+            self.tagged += int(not blue)
+            return super().detect(image)
+
+    def both(i: int) -> list[tuple[float, ...]]:
+        x1, y1, x2, y2 = face_at(i)
+        return [(x1, y1, x2, y2), (x1 + apart, y1, x2 + apart, y2)]
+
+    src, out = tmp_path / "two.mp4", tmp_path / "out.mp4"
+    write_clip(src, FRAMES, (width, H), two)
+    spy = Counting()
+    report = anonymize_video(
+        src, out, Settings(), detector=Scripted(both), verifier=FakeVerifier(), text_detector=spy
+    )
+    assert report.verdict == "verified"
+    checked = len(range(0, FRAMES, 30))  # one a second at 30 fps: frames 0 and 30, both looked at
+    assert spy.bare > 0 and spy.tagged - spy.bare == checked
+    assert all(dark(frame, words_at(i)) > 0.9 for i, frame in enumerate(decoded(out)))

@@ -36,16 +36,32 @@ RECHECK_CONTEXT = 1.0  # around a changed patch, this many of its shorter side: 
 RECHECK_MIN = 24  # and at least this many pixels
 
 
-def find_text(image: Image, faces: Detections, mode: TextMode, detector: TextDetector) -> Detections:
+def find_text(
+    image: Image,
+    faces: Detections,
+    mode: TextMode,
+    detector: TextDetector,
+    touching: FloatArray | None = None,
+) -> Detections:
     """Text regions a mode looks at: on the bodies below `faces`, and in `all` the whole image too.
 
     Bodies are searched as crops enlarged by their faces' size, so a badge below a small face
-    is found; `off` still looks, to say how many were left.
+    is found; `off` still looks, to say how many were left. With `touching`, only the crops
+    that overlap one of those boxes are searched (each at the scale of the full search).
     """
     parts = []
     for (x1, y1, x2, y2), scale in _crops(image.shape, faces, mode):
+        if touching is not None and not _overlaps((x1, y1, x2, y2), touching):
+            continue
         parts.append(_detect_scaled(image[y1:y2, x1:x2], scale, detector).shifted(x1, y1))
     return merge_text(parts)
+
+
+def _overlaps(crop: tuple[int, int, int, int], boxes: FloatArray) -> bool:
+    x1, y1, x2, y2 = crop
+    if not len(boxes):
+        return False
+    return bool(((boxes[:, 0] < x2) & (boxes[:, 2] > x1) & (boxes[:, 1] < y2) & (boxes[:, 3] > y1)).any())
 
 
 def find_text_near(
