@@ -1,13 +1,15 @@
-"""The check after masking looks only around what masking changed, at the first look's scale."""
+"""The check after masking looks again only where masking could change what the look saw."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from test_text import FACES, SIGN, SIGN_INK, TAG, TAG_INK, scene
-from unseen.settings import TextMode
-from unseen.text import FakeTextDetector, find_text
+from test_text import FACE, FACES, SIGN, SIGN_INK, TAG, TAG_INK, scene
+from unseen.redact import apply_masks
+from unseen.settings import Settings, TextMode
+from unseen.text import FakeTextDetector, find_text, protect_text
 from unseen.text.protect import _crops, find_text_near
+from unseen.types import Detections
 
 
 def changed_at(shape: tuple[int, ...], box: tuple[int, int, int, int]) -> np.ndarray:
@@ -55,3 +57,36 @@ def test_a_window_is_fed_to_the_network_at_the_whole_crops_scale(astronaut: np.n
     window = fake.scale_for(round((TAG[2] - TAG[0] + 80) * scale), round((TAG[3] - TAG[1] + 80) * scale))
     assert whole != window  # PP-OCR alone would blow the small window up more than the crop
     assert fake.asked == [whole]
+
+
+def test_the_check_looks_again_only_at_the_bodies_holding_text_masks(astronaut: np.ndarray) -> None:
+    """The scene's person wears a tag; a second person (on blue, far to the right) wears none.
+    After masking, the check searches the tagged body again, not the other: but for the faces'
+    masks its pixels are those the look saw. With no text masked at all, no second look."""
+    image = np.full((1500, 3000, 3), 135, np.uint8)  # room enough that the bodies are two crops
+    image[:600, :900] = scene(astronaut)
+    image[:, 1500:] = (40, 60, 200)
+    dx = 2000
+    second = np.float32([FACE[0] + dx, FACE[1], FACE[2] + dx, FACE[3]])
+    image[FACE[1] : FACE[3], FACE[0] + dx : FACE[2] + dx] = image[FACE[1] : FACE[3], FACE[0] : FACE[2]]
+    faces = Detections(np.float32([FACE, second]), np.float32([0.9, 0.9]))
+
+    class Counting(FakeTextDetector):
+        def __init__(self, inks: list[tuple[int, int, int]]) -> None:
+            super().__init__(inks)
+            self.blue = 0
+
+        def detect(self, image: np.ndarray) -> object:  # type: ignore[override]
+            self.blue += int(((image[..., 2] > 150) & (image[..., 0] < 100)).mean() > 0.3)
+            return super().detect(image)
+
+    settings = Settings()
+    masked = apply_masks(image, faces, settings.mask, settings.shape, settings.grow)
+    fake = Counting([TAG_INK])
+    out, report, passed = protect_text(image, masked, faces, settings, fake)
+    assert passed and report.on_people_masked >= 1 and report.rounds == 1
+    assert fake.calls == 3 and fake.blue == 1  # the look: both bodies; the check: the tagged one
+
+    fake = Counting([(1, 2, 3)])  # an ink on nobody: no text found
+    out, report, passed = protect_text(image, masked, faces, settings, fake)
+    assert passed and report.on_people_found == 0 and fake.calls == 2

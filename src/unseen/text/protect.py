@@ -197,7 +197,9 @@ def protect_text(
                 changed = text_area(shape, boxes, grow) | face_area
                 again = find_text_near(out, faces, mode, detector, changed)
             else:
-                again = find_text(out, faces, mode, detector)
+                # but for its masks the image is the one the look saw, and text under the faces'
+                # masks does not count: only the crops holding text masks can show more
+                again = find_text(out, faces, mode, detector, touching=boxes)
             again = again[should_mask(again, faces, mode, shape)]
             left = again[_uncovered(again.boxes, text_area(shape, boxes, grow) | face_area)]
             if len(left) == 0:
