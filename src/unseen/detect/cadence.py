@@ -55,6 +55,7 @@ CAMERA_SIDE = 480  # the picture's shift between looks is measured on a grey map
 # phase correlation's peak: a pan across a crowd gives 0.9, a handheld walk with the background
 # sliding under a close face 0.0-0.3 (the shift is then no one thing): below this, no camera shift
 CAMERA_CONFIDENCE = 0.5
+CAMERA_MIN_SIDE = 16  # px of the grey map: below it, no shift is measured
 
 Shift = tuple[float, float]  # picture shift, px a frame (x, y): where the scene's points went
 
@@ -247,6 +248,9 @@ class VideoDetector:
         step = max(1, -(-max(now.shape) // CAMERA_SIDE))
         a = np.asarray(before[::step, ::step], np.float32)
         b = np.asarray(now[::step, ::step], np.float32)
+        if min(a.shape) < CAMERA_MIN_SIDE:
+            self.path = {}  # a picture this small has no shift worth following
+            return
         if self._window is None or self._window.shape != a.shape:
             self._window = np.asarray(cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F), np.float32)
         (dx, dy), response = cv2.phaseCorrelate(a, b, self._window)
