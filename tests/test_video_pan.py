@@ -4,7 +4,7 @@ Faces of known size and path: the public-domain astronaut's head pasted over a w
 ground, the window sliding over it `speed` px a frame (faces move with the picture, as in a pan
 across a crowd); the real detector, through the `unseen` command line. Before the tracker knew the
 picture's own shift, every face it held or back-filled stood still and grew with the whole pan:
-at 24 px a frame 32 of 291 face-frames were left bare and the masks took 43% of the picture
+at 24 px a frame 37 of 291 face-frames were left bare and the masks took 43% of the picture
 beyond the faces.
 """
 

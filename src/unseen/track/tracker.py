@@ -11,7 +11,7 @@ Every uncertain box is grown with the motion and the gap: when unsure, mask.
 When the picture itself moves (a pan, a tilt), the detector says by how much (`camera`, px a
 frame between two updates): a face seen once, held or back-filled then moves with the picture,
 and only its motion against the picture counts as doubt. A crowd panned across at 24 px a frame
-was left bare on 32 of 291 face-frames and masked over 43% of the picture beyond its faces when
+was left bare on 37 of 291 face-frames and masked over 43% of the picture beyond its faces when
 every held face stood still and grew with the whole pan (tests/test_video_pan.py).
 """
 
