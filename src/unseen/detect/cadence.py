@@ -52,8 +52,9 @@ MOTION_MAX_SHARE = 0.15  # more of the picture moving: the camera moves, motion 
 MOTION_MAX_SIDE = 160.0  # a moving region larger than this (px) is a body, not a small face alone
 MOTION_BUDGET = 400_000  # network pixels a frame for the 4x motion crops (~0.2 of a 1080p run)
 CAMERA_SIDE = 480  # the picture's shift between looks is measured on a grey map this wide at most
-# phase correlation's peak: a pan across a crowd gives 0.9, a handheld walk with the background
-# sliding under a close face 0.0-0.3 (the shift is then no one thing): below this, no camera shift
+# phase correlation's peak: a pan across a crowd gives 0.9; the handheld selfie clip 0.1-0.5 while
+# the phone swings (the shift is then no one thing), 0.6-1.0 at ~0 px while it is held still;
+# below this, no camera shift
 CAMERA_CONFIDENCE = 0.5
 CAMERA_MIN_SIDE = 16  # px of the grey map: below it, no shift is measured
 
