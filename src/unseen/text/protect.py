@@ -51,17 +51,10 @@ def find_text(
     """
     parts = []
     for (x1, y1, x2, y2), scale in _crops(image.shape, faces, mode):
-        if touching is not None and not _overlaps((x1, y1, x2, y2), touching):
+        if touching is not None and not _touches(np.asarray([[x1, y1, x2, y2]], np.float32), touching)[0]:
             continue
         parts.append(_detect_scaled(image[y1:y2, x1:x2], scale, detector).shifted(x1, y1))
     return merge_text(parts)
-
-
-def _overlaps(crop: tuple[int, int, int, int], boxes: FloatArray) -> bool:
-    x1, y1, x2, y2 = crop
-    if not len(boxes):
-        return False
-    return bool(((boxes[:, 0] < x2) & (boxes[:, 2] > x1) & (boxes[:, 1] < y2) & (boxes[:, 3] > y1)).any())
 
 
 def find_text_near(
