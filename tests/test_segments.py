@@ -372,7 +372,10 @@ def test_merged_report_keeps_every_field_of_the_parts() -> None:
         check = Check(redetected=1, rounds=first // 30 + 1, findings=[Finding(first + 3, (1, 2, 3, 4))])
         report = Report(
             "a.mp4", None, W, H, mask=MaskStyle.NOISE, verdict=Verdict.VERIFIED, check=check,
-            coverage=Coverage(masked=share, beyond_faces=share / 2, worst_frame=first + 5, worst_share=share),
+            coverage=Coverage(
+                masked=share, beyond_faces=share / 2, worst_frame=first + 5, worst_share=share,
+                found=share / 4, found_frame=first + 7, found_share=0.5 if first == 0 else 0.25,
+            ),
             notes=[note], stages={"decode": 1.0}, text=TextReport("people", other_found=first + 1),
         )  # fmt: skip
         return json.loads(json.dumps(report.to_dict()))
@@ -381,7 +384,15 @@ def test_merged_report_keeps_every_field_of_the_parts() -> None:
     assert merged.mask is MaskStyle.NOISE and merged.verdict is Verdict.VERIFIED
     assert merged.check is not None and merged.check.redetected == 2 and merged.check.rounds == 2
     assert [f.frame for f in merged.check.findings] == [3, 33]
-    assert merged.coverage == Coverage(masked=0.25, beyond_faces=0.125, worst_frame=35, worst_share=0.3)
+    assert merged.coverage == Coverage(
+        masked=0.25,
+        beyond_faces=0.125,
+        worst_frame=35,
+        worst_share=0.3,
+        found=0.0625,
+        found_frame=7,
+        found_share=0.5,
+    )
     assert merged.notes == ["a", "b"] and merged.stages == {"decode": 2.0}
     assert merged.text is not None and merged.text.other_found == 32 and merged.text.mode == "people"
     again = Report.from_dict(json.loads(json.dumps(merged.to_dict())))

@@ -86,6 +86,27 @@ def test_a_face_only_the_checker_finds_is_masked_face_sized(tmp_path: Path) -> N
     assert max(black(f) for f in frames) < 3 * 3 * width * (FACE[3] - FACE[1]) / (W * H)
 
 
+def test_a_big_finding_of_the_check_is_masked_and_said_in_the_line(tmp_path: Path) -> None:
+    """selfie_walk.mp4: RetinaFace scored the walker's shirt 0.5-0.7 as a 400 px face on 4 of 20
+    checked frames; each is masked solid as a head that size (it could be a face: under half the
+    frame, no masked face inside) and blacked out most of a second. The line says how much of the
+    picture what only the check found took, and where most, so a person knows to look."""
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(src, frames=40, draw=lambda i: numbered(i, face=[FACE]))
+    body = (120, 140, 200, 230)  # below the face, 27% of the frame as a head 1.25x larger
+    report = anonymize_video(src, dst, Settings(), Scripted(lambda i: [FACE]), verifier=FakeVerifier([body]))
+    assert "check" in {f.source for f in report.faces}
+    coverage = report.coverage
+    assert coverage is not None and coverage.found > 0.03 and coverage.found_frame is not None
+    assert f"up to {coverage.found_share:.0%} of frame {coverage.found_frame}" in summary(report)
+    assert Report.from_dict(report.to_dict()) == report
+    quiet = anonymize_video(
+        src, tmp_path / "quiet.mp4", Settings(), Scripted(lambda i: [FACE]), verifier=FakeVerifier()
+    )
+    assert quiet.coverage is not None and quiet.coverage.found == 0 and quiet.coverage.found_frame is None
+    assert "only the check found" not in summary(quiet)
+
+
 def moving(i: int) -> list[tuple[float, float, float, float]]:
     """A face walking right, seen by the detector only now and then."""
     x = 20.0 + 6 * i

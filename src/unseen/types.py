@@ -159,6 +159,9 @@ class Coverage:
     beyond_faces: float = 0.0  # share of all pixels under a mask but outside every face's head
     worst_frame: int | None = None  # the frame with most mask beyond its faces
     worst_share: float = 0.0  # its share of the frame
+    found: float = 0.0  # share of all pixels under the masks of what only the check found
+    found_frame: int | None = None  # the frame where those masks took most of the picture
+    found_share: float = 0.0  # their share of that frame
 
 
 @dataclass

@@ -91,11 +91,15 @@ def _coverage(parts: list[Report], weights: list[int]) -> Coverage | None:
         return None
     total = max(1, sum(w for _, w in covered))
     worst = max((c for c, _ in covered), key=lambda c: c.worst_share)
+    found = max((c for c, _ in covered), key=lambda c: c.found_share)
     return Coverage(
         masked=round(sum(c.masked * w for c, w in covered) / total, 4),
         beyond_faces=round(sum(c.beyond_faces * w for c, w in covered) / total, 4),
         worst_frame=worst.worst_frame,
         worst_share=worst.worst_share,
+        found=round(sum(c.found * w for c, w in covered) / total, 4),
+        found_frame=found.found_frame,
+        found_share=found.found_share,
     )
 
 

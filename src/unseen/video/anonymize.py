@@ -27,7 +27,7 @@ from unseen.settings import Settings, TextMode
 from unseen.tempfiles import output_temp
 from unseen.types import Check, Detections, Finding, Image, MaskStyle, Report, Verdict
 from unseen.verify.verifier import Verifier
-from unseen.video.painting import coverage_note
+from unseen.video.painting import coverage_notes
 from unseen.video.pipeline import Job, PlannedFrame, Progress
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ def _report(job: Job) -> Report:
     verdict = Verdict.VERIFIED if settings.verify and clean else Verdict.UNVERIFIED
     assert job.painter is not None
     coverage = job.painter.coverage()
-    notes = [note] if (note := coverage_note(coverage)) else []
+    notes = coverage_notes(coverage)
     aside = job.checks.set_aside if job.checks is not None else []
     if aside:
         named = ", ".join(

@@ -64,6 +64,8 @@ class Painter:
         self.masked_px = 0
         self.beyond_px = 0
         self.worst: tuple[float, int | None] = (0.0, None)
+        self.found_px = 0  # under the masks of what only the check found
+        self.worst_found: tuple[float, int | None] = (0.0, None)
 
     def paint(self, image: Image, masks: Masks, with_area: bool = False) -> tuple[Image, BoolArray | None]:
         """`image` with `masks` drawn; with `with_area` also where (for the check's coverage rule)."""
@@ -129,6 +131,13 @@ class Painter:
         share = beyond / (self.small[0] * self.small[1])
         if share > self.worst[0]:
             self.worst = (share, index)
+        seeds = masks.faces.sources == "check"
+        if seeds.any():
+            found = int(self._area(masks.faces[seeds], grows[seeds]).sum())
+            self.found_px += found
+            share = found / (self.small[0] * self.small[1])
+            if share > self.worst_found[0]:
+                self.worst_found = (share, index)
 
     def _area(self, faces: Detections, grows: FloatArray) -> BoolArray:
         scaled = faces.scaled(STATS_SCALE)
@@ -141,18 +150,30 @@ class Painter:
             beyond_faces=round(self.beyond_px / pixels, 4),
             worst_frame=self.worst[1],
             worst_share=round(self.worst[0], 4),
+            found=round(self.found_px / pixels, 4),
+            found_frame=self.worst_found[1],
+            found_share=round(self.worst_found[0], 4),
         )
 
 
-def coverage_note(coverage: Coverage) -> str | None:
-    """The report line's warning when masks took much more of the picture than the faces."""
-    if coverage.beyond_faces <= BEYOND_FACES_NOTE:
-        return None
-    return (
-        f"masks cover {coverage.beyond_faces:.0%} of the picture beyond the faces "
-        f"(up to {coverage.worst_share:.0%} of frame {coverage.worst_frame}): faces the tracker lost "
-        "are masked where they may have gone"
-    )
+def coverage_notes(coverage: Coverage) -> list[str]:
+    """The report line's warnings when masks took much of the picture: beyond the faces (the
+    tracker's doubt), or for what only the check found (the attacking detector's findings are
+    masked as faces, solid and larger; one that is no face blacks out as much as a head that size)."""
+    notes = []
+    if coverage.beyond_faces > BEYOND_FACES_NOTE:
+        notes.append(
+            f"masks cover {coverage.beyond_faces:.0%} of the picture beyond the faces "
+            f"(up to {coverage.worst_share:.0%} of frame {coverage.worst_frame}): faces the tracker "
+            "lost are masked where they may have gone"
+        )
+    if coverage.found > BEYOND_FACES_NOTE:
+        notes.append(
+            f"what only the check found is masked over {coverage.found:.0%} of the picture (up to "
+            f"{coverage.found_share:.0%} of frame {coverage.found_frame}): the attacking detector "
+            "took it for faces; look at those frames"
+        )
+    return notes
 
 
 def _area(box: tuple[int, int, int, int]) -> int:
