@@ -242,6 +242,20 @@ def test_tracker_interpolates_holds_and_backfills() -> None:
     assert len(tracker.boxes_at(5)) == 0 and len(tracker.boxes_at(31)) == 0
 
 
+def test_faces_the_check_finds_on_a_frame_checked_again_get_tracks_of_their_own() -> None:
+    """A checked frame is masked harder and checked again: what the second attack finds there is
+    seeded on the same frame. Each seed is its own track id (the review switches tracks off by
+    id; the first seed of each round had the same one)."""
+    tracker = Tracker(hold=8, backfill=4)
+    tracker.update(30, Detections(np.float32([[0, 0, 20, 20]]), np.float32([0.9])))
+    tracker.seed(30, Detections(np.float32([[50, 0, 70, 20], [90, 0, 110, 20]]), np.float32([1, 1])))
+    tracker.seed(30, Detections(np.float32([[150, 0, 170, 20]]), np.float32([1])))
+    ids = [r.track for r in tracker.records]
+    assert len(ids) == 4 and len(set(ids)) == 4, ids
+    assert [r.track for r in tracker.records if r.source == "check"] == [30500, 30501, 30502]
+    assert len(tracker.boxes_at(30)) == 4
+
+
 def test_a_fragment_of_a_face_is_not_taken_for_the_face() -> None:
     """A detection a quarter of a track's face, near it, starts a track of its own: the face's
     track is held where its motion says (the mask moved onto the fragment and left the face)."""

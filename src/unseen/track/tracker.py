@@ -188,8 +188,14 @@ class Tracker:
     def seed(self, index: int, detections: Detections) -> None:
         """Faces the output check found on frame `index` (which `update` may have passed): each
         is a track of its own, back-filled and held like a detection, its source "check"."""
-        for rank, box in enumerate(detections.boxes):
-            key = index * IDS_PER_FRAME + min(SEED_RANK + rank, IDS_PER_FRAME - 1)
+        # a frame checked again after masking may seed more: ranks go on from the seeds it has
+        taken = {r.track for r in self.records}
+        rank = SEED_RANK
+        for box in detections.boxes:
+            while index * IDS_PER_FRAME + rank in taken and rank < IDS_PER_FRAME - 1:
+                rank += 1
+            key = index * IDS_PER_FRAME + rank
+            taken.add(key)
             track = Track(key, {index: box.copy()}, 1.0, "check", backfill=self.big_backfill, seeded=True)
             self.tracks.append(track)
             track.record = FaceRecord(
