@@ -121,7 +121,12 @@ class Painter:
             box = (int(head[0]), int(head[1]), int(head[2]), int(head[3]))
             if record.max_mask_box is None or _area(box) > _area(record.max_mask_box):
                 record.max_mask_box = box
-        painted = self._area(masks.faces, grows)
+        # what only the check found is drawn once: counted apart, and part of what was painted
+        seeds = masks.faces.sources == "check"
+        found = self._area(masks.faces[seeds], grows[seeds]) if seeds.any() else None
+        painted = self._area(masks.faces[~seeds], grows[~seeds])
+        if found is not None:
+            painted |= found
         core = self._area(
             Detections(masks.cores, masks.faces.scores, masks.faces.sources, masks.faces.grow), grows
         )
@@ -131,11 +136,9 @@ class Painter:
         share = beyond / (self.small[0] * self.small[1])
         if share > self.worst[0]:
             self.worst = (share, index)
-        seeds = masks.faces.sources == "check"
-        if seeds.any():
-            found = int(self._area(masks.faces[seeds], grows[seeds]).sum())
-            self.found_px += found
-            share = found / (self.small[0] * self.small[1])
+        if found is not None:
+            self.found_px += int(found.sum())
+            share = int(found.sum()) / (self.small[0] * self.small[1])
             if share > self.worst_found[0]:
                 self.worst_found = (share, index)
 
