@@ -261,6 +261,36 @@ def test_an_edit_puts_the_file_back_on_the_queue(desk: DeskServer, sample: Path)
     assert pixels[y1 + 10 : y2 - 10, x1 + 10 : x2 - 10].std() < 3, "the added mask is in the file"
 
 
+def test_a_removed_mask_the_check_still_finds_is_left_bare_and_said(tmp_path: Path, sample: Path) -> None:
+    """The person removes a mask (a consenting speaker); the check still finds the face there:
+    it is left bare, the file is done and verified, and the desk says it was left as asked."""
+    from unseen.verify.verifier import FakeVerifier
+
+    face = tuple(int(v) for v in ASTRONAUT_FACE)
+    verifier = FakeVerifier([face])  # finds the face wherever it is not masked
+    srv = DeskServer(
+        DeskSpace(tmp_path / "base"), Settings(), detector=FakeDetector([ASTRONAUT_FACE]), verifier=verifier
+    )
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        upload(srv, "astronaut.jpg", sample.read_bytes())
+        assert srv.queue.wait(120)
+        assert entries(srv)[0]["left_bare"] == 0
+        status, _ = call(srv, "POST", "/api/items/0/edits", {"added": [], "removed": [list(ASTRONAUT_FACE)]})
+        assert status == 200
+        assert call(srv, "POST", "/api/export", {"ids": [0]})[0] == 202
+        assert srv.queue.wait(120)
+        entry = entries(srv)[0]
+        pixels = np.asarray(Image.open(srv.catalog.items[0].output).convert("RGB")).astype(int)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        srv.close()
+    assert entry["state"] == "done" and entry["verdict"] == "verified" and entry["left_bare"] == 1
+    x1, y1, x2, y2 = face
+    assert pixels[y1:y2, x1:x2].std() > 20, "the face is shown as it was"
+
+
 def test_a_refusal_says_what_and_where_in_words() -> None:
     report = Report(source="x.jpg", output=None, width=300, height=300, verdict="refused")
     report.check = Check(redetected=1, redetected_boxes=[(10, 10, 50, 50)],

@@ -324,3 +324,19 @@ def test_protect_tells_the_verifier_which_faces_are_opaque(astronaut: Image) -> 
     _, _, _, passed = protect(astronaut, faces, Settings(mask=MaskStyle.BLUR), verifier=verifier)
     assert passed
     assert [s.tolist() for s in seen] == [[False, False], [False, False], [True, False]]
+
+
+def test_protect_leaves_bare_what_a_person_removed_and_masks_the_rest(astronaut: Image) -> None:
+    """The check finds two faces the detector missed; a person removed the mask of one (a
+    consenting speaker): that one is left bare and named in `left_bare`, the other masked."""
+    other = (20, 20, 60, 70)
+    verifier = FakeVerifier([tuple(int(v) for v in FACE), other])  # type: ignore[list-item]
+    bare = np.float32([FACE])
+    out, faces, check, passed = protect(
+        astronaut, Detections.empty(), Settings(), verifier=verifier, bare=bare
+    )
+    assert passed and [f.box for f in check.left_bare] == [tuple(int(v) for v in FACE)]
+    assert len(faces) == 1 and faces.boxes[0].tolist() == list(other)
+    x1, y1, x2, y2 = (int(v) for v in FACE)
+    assert (out[y1:y2, x1:x2] == astronaut[y1:y2, x1:x2]).all()
+    assert not (out[20:70, 20:60] == astronaut[20:70, 20:60]).all()

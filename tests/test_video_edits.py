@@ -251,3 +251,29 @@ def test_follow_up_checks_look_only_around_what_was_found(tmp_path: Path, rotati
     assert [i for i, f in enumerate(decoded(dst)) if not masked(f, RIGHT)] == []
     whole = (W, H) if rotation else (H, W)
     assert whole in attack.sizes and any(size != whole for size in attack.sizes)  # parts, not frames
+
+
+def test_a_track_switched_off_stays_bare_though_the_check_finds_it(tmp_path: Path) -> None:
+    """A person switched off a face's track (a consenting speaker): the attacker still finds the
+    face on every checked frame, and it stays bare on every frame, as asked, not masked again
+    around the checked frames (a flicker) nor refused. The check lists it apart and the line
+    says so; the other face stays masked."""
+    from unseen.cli import summary
+    from unseen.types import Report, Verdict
+
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=60, draw=lambda i: numbered(i, face=[LEFT, RIGHT]))
+    both = Scripted(lambda i: [LEFT, RIGHT])
+    first = anonymize_video(src, tmp_path / "a.mp4", FAST, both)
+    right = next(f.track for f in first.faces if f.box[0] > W / 2)
+    dst = tmp_path / "b.mp4"
+    attack = PixelAttack()
+    report = anonymize_video(src, dst, Settings(), both, edits=Edits(tracks_off=[right]), verifier=attack)
+    frames = decoded(dst)
+    assert [i for i, f in enumerate(frames) if masked(f, RIGHT) or not masked(f, LEFT)] == []
+    assert report.verdict is Verdict.VERIFIED and report.check is not None
+    assert report.check.left_bare and {f.frame for f in report.check.left_bare} == {0, 30}
+    assert all(f.box[0] > W / 2 for f in report.check.left_bare)
+    assert not report.check.findings and "check" not in {f.source for f in report.faces}
+    assert "where the review said to leave a face bare" in summary(report)
+    assert Report.from_dict(report.to_dict()) == report

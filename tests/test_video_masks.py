@@ -219,3 +219,39 @@ def test_noise_on_the_frame_planes_covers_the_face_upright(tmp_path: Path, rotat
         face = after[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4].astype(int)
         assert (np.abs(face - 230) > 30).mean() > 0.5  # noise, not the face's 230
         assert np.abs(after[-40:].astype(int) - before[-40:].astype(int)).max() < 12  # the rest kept
+
+
+def test_a_finding_of_the_check_switched_off_in_the_review_stays_bare(tmp_path: Path) -> None:
+    """The shirt of selfie_walk.mp4: the check takes it for a face and it is masked; a person
+    switches those tracks off in the review, and the export leaves it bare (not refused, nothing
+    masked there again), the face still masked, the line and the report saying where."""
+    from unseen.edits import Edits
+    from unseen.types import Verdict
+
+    src = tmp_path / "in.mp4"
+    write_clip(src, frames=40, draw=lambda i: numbered(i, face=[FACE]))
+    body = (120, 140, 200, 230)
+    first = anonymize_video(
+        src, tmp_path / "a.mp4", Settings(), Scripted(lambda i: [FACE]), verifier=FakeVerifier([body])
+    )
+    seeds = [f.track for f in first.faces if f.source == "check" and f.track is not None]
+    assert seeds and first.coverage is not None and first.coverage.found > 0.03
+    dst = tmp_path / "b.mp4"
+    report = anonymize_video(
+        src,
+        dst,
+        Settings(),
+        Scripted(lambda i: [FACE]),
+        edits=Edits(tracks_off=seeds),
+        verifier=FakeVerifier([body]),
+    )
+    assert report.verdict is Verdict.VERIFIED and report.check is not None
+    # (FakeVerifier gives its boxes in the frame's pixels: the follow-ups' crops shift them)
+    assert report.check.left_bare and report.check.left_bare[0].box == body
+    assert "check" not in {f.source for f in report.faces}
+    assert report.coverage is not None and report.coverage.found == 0
+    frames = decoded(dst)
+    x1, y1, x2, y2 = body
+    assert [i for i, f in enumerate(frames) if (f[y1 + 30 : y2, x1:x2].max(axis=2) < 40).mean() > 0.01] == []
+    assert all(masked(f, FACE) for f in frames)
+    assert "where the review said to leave a face bare (frames 0, " in summary(report)

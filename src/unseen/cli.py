@@ -117,7 +117,7 @@ def summary(report: Report) -> str:
 def _proof(report: Report) -> str:
     """What verification showed, in words; the distances stay in the --report JSON."""
     check = report.check or Check()
-    words = ["no face re-detected"]
+    words = ["no face re-detected" + _left_bare(check)]
     covered = check.proved_by_geometry
     compared = check.recognizable_faces
     if covered:
@@ -141,6 +141,21 @@ def _proof(report: Report) -> str:
             else "faces too small for the face recognizer to compare"
         )
     return ", ".join(words)
+
+
+def _left_bare(check: Check) -> str:
+    """What the check still found where the person said to leave a face bare, in words."""
+    found = check.left_bare
+    if not found:
+        return ""
+    frames = sorted({f.frame for f in found})
+    where = (
+        f" (frames {', '.join(map(str, frames[:5]))}{', ...' if len(frames) > 5 else ''})"
+        if any(frames)
+        else ""
+    )
+    count = "1 finding" if len(found) == 1 else f"{len(found)} findings"
+    return f" but {count} where the review said to leave a face bare{where}"
 
 
 class _Progress:

@@ -18,12 +18,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from unseen.detect.base import iou_matrix
 from unseen.errors import UnreadableInput
 from unseen.statehome import path_key, state_home
 from unseen.tempfiles import make_temp
-from unseen.types import Detections, MaskStyle
+from unseen.types import Detections, FloatArray, MaskStyle
 
 Box = tuple[float, float, float, float]
 SIDECAR_SUFFIX = ".unseen-edits.json"
@@ -45,16 +46,17 @@ class Edits:
         """The detections after the person's corrections: removed ones dropped, added ones in."""
         kept = detections
         if self.removed and len(detections):
-            overlap = iou_matrix(detections.boxes, np.array(self.removed, np.float32).reshape(-1, 4)).max(
-                axis=1
-            )
-            kept = detections[overlap < REMOVED_IOU]
+            kept = detections[~left_bare(detections.boxes, self.removed_boxes())]
         if not self.added:
             return kept
         added = Detections(
             np.array(self.added, np.float32).reshape(-1, 4), np.ones(len(self.added), np.float32)
         ).with_source("review")
         return Detections.merge([kept, added])
+
+    def removed_boxes(self) -> FloatArray:
+        """The masks the person removed, as an (n, 4) array."""
+        return np.array(self.removed, np.float32).reshape(-1, 4)
 
     def is_empty(self) -> bool:
         return not (self.added or self.removed or self.mask or self.tracks_off or self.added_ranges)
@@ -103,6 +105,15 @@ class Edits:
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
+
+
+def left_bare(boxes: FloatArray, bare: FloatArray) -> npt.NDArray[np.bool_]:
+    """Which of `boxes` are where a person said to leave a face bare (`bare`: masks removed,
+    tracks switched off): overlapping one by REMOVED_IOU. The one rule for the detector's faces
+    and for what the check finds, in photos and video."""
+    if not len(boxes) or not len(bare):
+        return np.zeros(len(boxes), bool)
+    return np.asarray(iou_matrix(boxes, bare).max(axis=1) >= REMOVED_IOU)
 
 
 def _list(value: object) -> list[object]:

@@ -89,7 +89,8 @@ def anonymize(
     if settings.verify:
         from unseen.verify import protect
 
-        masked, detections, check, passed = protect(image, detections, settings, verifier=verifier)
+        bare = edits.removed_boxes() if edits is not None else None
+        masked, detections, check, passed = protect(image, detections, settings, verifier=verifier, bare=bare)
         verdict = Verdict.VERIFIED if passed else Verdict.REFUSED
     else:
         masked = apply_masks(image, detections, settings.mask, settings.shape, settings.grow)

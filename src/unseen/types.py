@@ -178,6 +178,9 @@ class Check:
     rounds: int = 0
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)  # video: what still showed, by frame
+    # what the attack still found where a person said to leave it bare (a mask removed, a track
+    # switched off in the review): not masked again, not a failure, said in the line (photos: frame 0)
+    left_bare: list[Finding] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -271,10 +274,11 @@ class Report:
             check = {k: v for k, v in values["check"].items() if k in {f.name for f in fields(Check)}}
             for key in ("redetected_boxes", "leaking_boxes"):
                 check[key] = [_box(b) for b in check.get(key, [])]
-            check["findings"] = [
-                Finding(int(f["frame"]), _box(f["box"]), FindingKind(f["kind"]))
-                for f in check.get("findings", [])
-            ]
+            for key in ("findings", "left_bare"):
+                check[key] = [
+                    Finding(int(f["frame"]), _box(f["box"]), FindingKind(f["kind"]))
+                    for f in check.get(key, [])
+                ]
             values["check"] = Check(**check)
         if values.get("coverage") is not None:
             values["coverage"] = Coverage(**values["coverage"])

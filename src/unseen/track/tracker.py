@@ -208,6 +208,16 @@ class Tracker:
             )
             self.records.append(track.record)
 
+    def switched_off(self, index: int, off: frozenset[int]) -> FloatArray:
+        """Where the tracks in `off` are on frame `index`: each box and each box without the
+        doubt, (2n, 4). A person switched them off: what the check finds there stays bare."""
+        if not off:
+            return np.empty((0, 4), np.float32)
+        found = [b for t in self.tracks if t.id in off and (b := self._box(t, index)) is not None]
+        if not found:
+            return np.empty((0, 4), np.float32)
+        return np.concatenate([np.stack([b[0] for b in found]), np.stack([b[1] for b in found])])
+
     def boxes_at(self, index: int, off: frozenset[int] = frozenset()) -> Detections:
         """Every face box on frame `index` but those of tracks in `off` (source "track", or
         "check" for seeded ones); needs `update` for all detection frames up to index + backfill."""

@@ -2,8 +2,10 @@
 
 Escalation is per face. A face the recognizer still matches gets a bigger head region and a
 stronger blur or coarser pixelation; after its second failure it is switched to solid. A face
-re-detection finds outside every mask is added to the detections (source "verify"). After
-`max_rounds` verifications without a pass, protect fails closed: passed is False.
+re-detection finds outside every mask is added to the detections (source "verify"), but where a
+person removed a mask (`bare`): that stays bare, as they asked, and the check names it
+(`left_bare`). After `max_rounds` verifications without a pass, protect fails closed: passed is
+False.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import time
 import numpy as np
 
 from unseen.detect.base import iou_matrix
+from unseen.edits import left_bare
 from unseen.redact import apply_masks, mask_area
 from unseen.settings import Settings
-from unseen.types import Check, Detections, Image, MaskShape, MaskStyle
+from unseen.types import Check, Detections, Finding, FloatArray, Image, MaskShape, MaskStyle
 from unseen.verify.redetect import BoolArray
 from unseen.verify.verifier import Verifier, default_verifier
 
@@ -85,12 +88,15 @@ def protect(
     max_rounds: int = 3,
     rng: np.random.Generator | None = None,
     strength: float = 1.0,
+    bare: FloatArray | None = None,
 ) -> tuple[Image, Detections, Check, bool]:
     """Mask `detections` in `image` and verify, escalating until the result passes.
 
     Returns the last masked image, the detections it masks (misses found on the way added), the
     last Check (its `rounds` and total `seconds` cover every round) and whether it passed. When
     it did not, the caller must not write the image. `strength` is where blur and pixelate start.
+    What the check finds where `bare` says a person removed a mask is left bare and listed in the
+    check's `left_bare`, not masked.
     """
     if max_rounds < 1:
         raise ValueError(f"max_rounds must be at least 1, not {max_rounds}")
@@ -104,6 +110,8 @@ def protect(
         check = verifier.check(image, masked, faces.detections, area, faces.opaque())
         seconds += time.perf_counter() - start
         check.rounds, check.seconds = round_, seconds
+        if bare is not None:
+            set_bare(check, bare)
         if check.passed:
             return masked, faces.final(), check, True
         if round_ == max_rounds:
@@ -114,6 +122,17 @@ def protect(
             boxes = np.asarray(check.redetected_boxes, np.float32)
             faces.add(Detections(boxes, np.ones(len(boxes), np.float32)))
     return masked, faces.final(), check, False
+
+
+def set_bare(check: Check, bare: FloatArray, frame: int = 0) -> None:
+    """Move what `check` re-detected where a person said to leave a face bare into `left_bare`."""
+    if not check.redetected_boxes or not len(bare):
+        return
+    found = np.asarray(check.redetected_boxes, np.float32).reshape(-1, 4)
+    asked = left_bare(found, bare)
+    check.left_bare += [Finding(frame, b) for b, a in zip(check.redetected_boxes, asked, strict=True) if a]
+    check.redetected_boxes = [b for b, a in zip(check.redetected_boxes, asked, strict=True) if not a]
+    check.redetected = len(check.redetected_boxes)
 
 
 def _leaking(check: Check, detections: Detections) -> list[int]:

@@ -6,7 +6,9 @@ back-fill before to the hold after) and the frame is attacked again, up to CHECK
 times; the first frame after that hold is attacked too, around what was found, so a face only
 the attacker sees stays masked for as long as it keeps being found. A finding is a face: one
 that could not be one (most of the frame, or around a face already masked many times its size)
-is set aside and named in the report, never masked as a frame-sized blob.
+is set aside and named in the report, never masked as a frame-sized blob. A finding where a
+person switched a track off in the review (a consenting speaker, a shirt the attacker takes for a
+face) stays bare, as they asked, and is listed in the check's `left_bare`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from unseen.detect.base import iou_matrix
-from unseen.types import Check, Detections, Finding, FindingKind, Image
+from unseen.types import Check, Detections, Finding, FindingKind, FloatArray, Image
+from unseen.verify.protect import set_bare
 from unseen.verify.verifier import Verifier, default_verifier
 from unseen.video.painting import Masks
 
@@ -42,13 +45,16 @@ class Checks:
         every: int,
         width: int,
         height: int,
-        seed: Callable[[int, Detections], None],
+        seed: Callable[[int, Detections], object],
         opaque: bool = True,
+        switched_off: Callable[[int], FloatArray] | None = None,
     ) -> None:
         self.verifier = verifier or default_verifier()
         self.opaque = opaque  # the style fills a face solid or with noise: geometry proves it
         self.every, self.width, self.height = every, width, height
-        self.seed = seed  # makes a seeded track of what a check found on a frame
+        self.seed = seed  # makes seeded tracks of what a check found on a frame
+        self.switched_off = switched_off  # where a person said to leave faces bare, by frame
+        self.left_bare: dict[int, list[Finding]] = {}  # findings there, by frame (the last attempt's)
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unseen-check")
         self.results: dict[int, Check] = {}  # the last check of each checked frame
         self.running: dict[int, tuple[Future[Check], int]] = {}  # frame -> running check, attempt
@@ -80,6 +86,9 @@ class Checks:
         found = future.result()
         boxes = self._faces(at, found)
         if boxes and attempt < CHECK_ATTEMPTS:
+            # seeded as in the run the person reviewed, switched-off ones too (they get the ids they
+            # had there, and are followed up as there: the same frames are checked, the same ids
+            # given), so the check of this frame again finds those where they are switched off
             self.seed(at, _detections(boxes))
             self._follow_up(at + hold + 1, boxes)
             self.running[at] = (self._submit(at, prepare), attempt + 1)
@@ -123,6 +132,10 @@ class Checks:
         self.set_aside += [Finding(at, box) for box in aside]
         check.redetected_boxes = [b for b in check.redetected_boxes if b in faces]
         check.redetected = len(check.redetected_boxes)
+        if self.switched_off is not None:
+            set_bare(check, self.switched_off(at), at)
+            self.left_bare[at] = check.left_bare
+            faces = [box for box in faces if box in check.redetected_boxes or box in check.leaking_boxes]
         return faces
 
     def _plausible(self, box: Box, check: Check, masked: Detections) -> bool:
@@ -162,6 +175,7 @@ class Checks:
             check.seconds += found.seconds
         check.redetected_boxes = check.redetected_boxes[:100]
         check.findings = self.findings()
+        check.left_bare = [f for at in sorted(self.left_bare) for f in self.left_bare[at]]
         return check
 
 

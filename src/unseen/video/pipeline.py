@@ -31,7 +31,7 @@ from unseen.media.segments import Span
 from unseen.media.video_io import Encoder, local, reason, upright
 from unseen.settings import AudioPolicy, Settings
 from unseen.track import Tracker
-from unseen.types import Detections, FaceRecord, Image, MaskStyle
+from unseen.types import Detections, FaceRecord, FloatArray, Image, MaskStyle
 from unseen.verify.verifier import Verifier
 from unseen.video.checks import CHECKS_PER_SECOND, Checks
 from unseen.video.painting import Masks, Painter
@@ -231,7 +231,13 @@ class Job:
         if self.settings.verify and self.plan is None:
             opaque = self.settings.mask in (MaskStyle.SOLID, MaskStyle.NOISE)
             self.checks = Checks(
-                self.verifier, self.check_every, self.width, self.height, self.tracker.seed, opaque
+                self.verifier,
+                self.check_every,
+                self.width,
+                self.height,
+                self.tracker.seed,
+                opaque,
+                self._left_bare_at,
             )
 
     def _in_span(self, frame: av.VideoFrame, span: Span, lead: deque[av.VideoFrame]) -> bool:
@@ -330,6 +336,14 @@ class Job:
         masks = Masks(faces, cores, [t.record for t in tracks])
         ranges = self._ranges_at(index)
         return masks.merge(ranges) if len(ranges) else masks
+
+    def _left_bare_at(self, index: int) -> FloatArray:
+        """Where a person said to leave a face bare on frame `index`: the tracks they switched
+        off, and the masks they removed (on every frame, as the detections lose them)."""
+        off = self.tracker.switched_off(index, self.off)
+        if self.edits is None or not self.edits.removed:
+            return off
+        return np.concatenate([off, self.edits.removed_boxes()])
 
     def _ranges_at(self, index: int) -> Masks:
         """The masks a person added over frame ranges that cover frame `index`."""

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from unseen.detect import Detector
-from unseen.detect.base import iou_matrix
-from unseen.edits import REMOVED_IOU, Box, Edits
+from unseen.edits import Box, Edits, left_bare
 from unseen.errors import UnreadableInput, UnseenError
 from unseen.media.image import load_image
 from unseen.pipeline import find_faces
@@ -131,10 +130,7 @@ class Catalog:
         out: list[dict[str, Any]] = []
         if item.kind == "image":
             found = self.detections(item)
-            kept = np.ones(len(found), bool)
-            if edits.removed and len(found):
-                removed = np.asarray(edits.removed, np.float32).reshape(-1, 4)
-                kept = iou_matrix(found.boxes, removed).max(axis=1) < REMOVED_IOU
+            kept = ~left_bare(found.boxes, edits.removed_boxes())
             scores: list[float | None] = [round(float(s), 3) for s in found.scores[kept]]
             out += self.mask_entries("detected", found.boxes[kept], scores, item)
         out += self.mask_entries("added", edits.added, [None] * len(edits.added), item)

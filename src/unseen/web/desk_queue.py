@@ -66,6 +66,7 @@ class Entry:
     detail: str | None = None  # the error's own words, folder names removed
     done_version: int | None = None  # the edits version the written output holds
     text: dict[str, Any] | None = None  # text on people and elsewhere: found, masked, left
+    left_bare: int = 0  # what the check found where the person said to leave a face bare
 
     def as_dict(self) -> dict[str, Any]:
         item = self.item
@@ -83,6 +84,7 @@ class Entry:
             "metadata": list(self.metadata),
             "verdict": self.verdict,
             "reasons": list(self.reasons),
+            "left_bare": self.left_bare,
             "error": self.error,
             "detail": self.detail,
             "output": item.output.name if self.state == DONE else None,
@@ -233,10 +235,16 @@ class WorkQueue:
                 "reasons": reasons(refused, fps),
                 "detail": _short(str(error), item),
                 "text": self._text(item, refused),
+                "left_bare": 0,
             }
         except (UnseenError, OSError) as error:
             item.verdict = "error"
-            outcome = {"state": FAILED, "error": _kind(error), "detail": _short(str(error), item)}
+            outcome = {
+                "state": FAILED,
+                "error": _kind(error),
+                "detail": _short(str(error), item),
+                "left_bare": 0,
+            }
         else:
             item.verdict, item.face_count, item.exported_version = report.verdict, report.face_count, version
             if item.kind == "video":
@@ -251,6 +259,7 @@ class WorkQueue:
                 "reasons": [],
                 "error": None,
                 "detail": None,
+                "left_bare": len(report.check.left_bare) if report.check is not None else 0,
             }
         with self._lock:
             for name, value in outcome.items():

@@ -126,7 +126,14 @@ class Exporter:
         item.exported_version = version
         if item.kind == "video":
             catalog.take_report(item, report.faces)
-        return {**result, "verdict": report.verdict, "faces": report.face_count, "message": ""}
+        bare = report.check.left_bare if report.check is not None else []
+        message = (
+            f"left bare as you asked: {len(bare)} finding(s) of the check where you removed a mask"
+            " or switched a track off"
+            if bare
+            else ""
+        )
+        return {**result, "verdict": report.verdict, "faces": report.face_count, "message": message}
 
     def _progress(self, done: int, total: int | None) -> None:
         with self._lock:

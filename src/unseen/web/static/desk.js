@@ -221,6 +221,7 @@
       if (e.state === "done") {
         out.push([e.metadata.length ? t("done.metadata", { list: list(e.metadata.map(meta)) }) : t("done.no_metadata")]);
         out.push(e.verdict === "verified" ? [t("done.verified"), "ok"] : [t("done.unverified"), "bad"]);
+        if (e.left_bare) out.push([t("done.left_bare"), "warn"]);
       }
       if (e.changed) out.push([t("state.changed"), "bad"]);
     }
