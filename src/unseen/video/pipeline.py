@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import av
 import av.error
-import numpy as np
 
 from unseen.detect.base import Detector
 from unseen.detect.cadence import Shift, VideoDetector
@@ -34,6 +33,7 @@ from unseen.track import Tracker
 from unseen.types import Detections, FaceRecord, FloatArray, Image, MaskStyle
 from unseen.verify.verifier import Verifier
 from unseen.video.checks import CHECKS_PER_SECOND, Checks
+from unseen.video.corrections import left_bare_at, ranges_at
 from unseen.video.painting import Masks, Painter
 from unseen.video.text_masks import FrameText, VideoText, text_every, video_text
 
@@ -338,34 +338,10 @@ class Job:
         return masks.merge(ranges) if len(ranges) else masks
 
     def _left_bare_at(self, index: int) -> FloatArray:
-        """Where a person said to leave a face bare on frame `index`: the tracks they switched
-        off, and the masks they removed (on every frame, as the detections lose them)."""
-        off = self.tracker.switched_off(index, self.off)
-        if self.edits is None or not self.edits.removed:
-            return off
-        return np.concatenate([off, self.edits.removed_boxes()])
+        return left_bare_at(self.tracker, self.off, self.edits, index)
 
     def _ranges_at(self, index: int) -> Masks:
-        """The masks a person added over frame ranges that cover frame `index`."""
-        if self.edits is None or not self.edits.added_ranges:
-            return Masks.empty()
-        boxes: list[list[float]] = []
-        records: list[FaceRecord | None] = []
-        for number, item in enumerate(self.edits.added_ranges):
-            first, last = int(item["first"]), int(item["last"])  # type: ignore[call-overload]
-            if not first <= index <= last:
-                continue
-            box = [float(v) for v in item["box"]]  # type: ignore[attr-defined]
-            boxes.append(box)
-            if number not in self.range_records:
-                face = (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
-                self.range_records[number] = FaceRecord(face, 1.0, "review", first=first, last=last)
-            records.append(self.range_records[number])
-        if not boxes:
-            return Masks.empty()
-        found = Detections(np.asarray(boxes, np.float32), np.ones(len(boxes), np.float32))
-        found = found.with_source("review")
-        return Masks(found, found.boxes.copy(), records)
+        return ranges_at(self.edits, index, self.range_records)
 
     def _emit(self, picture: Picture) -> None:
         if picture.hidden:
