@@ -291,6 +291,36 @@ def test_a_removed_mask_the_check_still_finds_is_left_bare_and_said(tmp_path: Pa
     assert pixels[y1:y2, x1:x2].std() > 20, "the face is shown as it was"
 
 
+def test_a_clip_whose_masks_took_much_of_the_picture_says_so_on_the_desk(tmp_path: Path) -> None:
+    """The check takes a body for a face (selfie_walk.mp4's shirt): it is masked, and the desk,
+    not only the command line, says how much of the picture that took and on which frame."""
+    from support.clips import Scripted, numbered, write_clip
+    from unseen.verify.verifier import FakeVerifier
+
+    clip = tmp_path / "walk.mp4"
+    face = (140.0, 80.0, 180.0, 130.0)
+    write_clip(clip, frames=40, draw=lambda i: numbered(i, face=[face]))
+    body = (120, 140, 200, 230)
+    srv = DeskServer(
+        DeskSpace(tmp_path / "base"),
+        Settings(),
+        detector=Scripted(lambda i: [face]),
+        verifier=FakeVerifier([body]),
+    )
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        upload(srv, "walk.mp4", clip.read_bytes())
+        assert srv.queue.wait(120)
+        entry = entries(srv)[0]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        srv.close()
+    assert entry["state"] == "done", entry
+    [wide] = [w for w in entry["masks_wide"] if w["kind"] == "found"]
+    assert wide["percent"] >= 3 and wide["frame"] is not None and wide["seconds"] is not None
+
+
 def test_a_refusal_says_what_and_where_in_words() -> None:
     report = Report(source="x.jpg", output=None, width=300, height=300, verdict="refused")
     report.check = Check(redetected=1, redetected_boxes=[(10, 10, 50, 50)],

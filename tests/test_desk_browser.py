@@ -400,6 +400,42 @@ def test_a_refused_file_says_what_to_look_at_and_where(tmp_path: Path, axe: str 
         srv.close()
 
 
+def test_a_clip_that_lost_much_of_its_picture_to_masks_says_so(tmp_path: Path) -> None:
+    """The check takes a body for a face and it is masked, as on selfie_walk.mp4: the desk says
+    in the person's language how much of the picture that took, on which frame and when, and
+    what to do about it (the CLI line said it before; the desk did not)."""
+    from support.clips import Scripted, numbered, write_clip
+    from unseen.verify.verifier import FakeVerifier
+
+    clip = tmp_path / "walk.mp4"
+    face = (140.0, 80.0, 180.0, 130.0)
+    write_clip(clip, frames=40, draw=lambda i: numbered(i, face=[face]))
+    space = DeskSpace(tmp_path / "base")
+    srv = DeskServer(
+        space, Settings(), detector=Scripted(lambda i: [face]), verifier=FakeVerifier([(120, 140, 200, 230)])
+    )
+    threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        with sync_api.sync_playwright() as p:
+            for lang in ("en", "ru"):
+                browser, page = open_page(p, lang)
+                page.goto(srv.url)
+                if lang == "en":
+                    drop(page, [clip])
+                entry = page.locator('#list li[data-id="0"]')
+                sync_api.expect(entry).to_have_attribute("data-state", "done", timeout=60_000)
+                said = entry.locator(".words").inner_text()
+                [wide] = [w for w in srv.queue.entries[0].as_dict()["masks_wide"] if w["kind"] == "found"]
+                start = words(lang)["done.masks_found"].split("{percent}")[0]
+                assert f"{start}{wide['percent']}%" in said
+                assert f"{wide['frame'] + 1}, 00:0" in said, "the frame, counted from 1, and its time"
+                browser.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        srv.close()
+
+
 def test_a_picked_folder_keeps_its_layout(tmp_path: Path) -> None:
     from unseen.detect import FakeDetector
 

@@ -159,23 +159,34 @@ class Painter:
         )
 
 
-def coverage_notes(coverage: Coverage) -> list[str]:
-    """The report line's warnings when masks took much of the picture: beyond the faces (the
-    tracker's doubt), or for what only the check found (the attacking detector's findings are
-    masked as faces, solid and larger; one that is no face blacks out as much as a head that size)."""
-    notes = []
+def wide_masks(coverage: Coverage) -> list[tuple[str, float, int | None, float]]:
+    """What took much of the picture, past BEYOND_FACES_NOTE of the clip's pixels: (kind, share,
+    worst frame, its share) for "beyond_faces" (the tracker's doubt) and "found" (what only the
+    check found: the attacking detector's findings are masked as faces, solid and larger; one
+    that is no face blacks out as much as a head that size)."""
+    out = []
     if coverage.beyond_faces > BEYOND_FACES_NOTE:
-        notes.append(
-            f"masks cover {coverage.beyond_faces:.0%} of the picture beyond the faces "
-            f"(up to {coverage.worst_share:.0%} of frame {coverage.worst_frame}): faces the tracker "
-            "lost are masked where they may have gone"
-        )
+        out.append(("beyond_faces", coverage.beyond_faces, coverage.worst_frame, coverage.worst_share))
     if coverage.found > BEYOND_FACES_NOTE:
-        notes.append(
-            f"what only the check found is masked over {coverage.found:.0%} of the picture (up to "
-            f"{coverage.found_share:.0%} of frame {coverage.found_frame}): the attacking detector "
-            "took it for faces; look at those frames"
-        )
+        out.append(("found", coverage.found, coverage.found_frame, coverage.found_share))
+    return out
+
+
+def coverage_notes(coverage: Coverage) -> list[str]:
+    """The report line's warnings when masks took much of the picture (`wide_masks`)."""
+    notes = []
+    for kind, share, frame, frame_share in wide_masks(coverage):
+        if kind == "beyond_faces":
+            notes.append(
+                f"masks cover {share:.0%} of the picture beyond the faces (up to {frame_share:.0%} of "
+                f"frame {frame}): faces the tracker lost are masked where they may have gone"
+            )
+        else:
+            notes.append(
+                f"what only the check found is masked over {share:.0%} of the picture (up to "
+                f"{frame_share:.0%} of frame {frame}): the attacking detector took it for faces; look "
+                "at those frames"
+            )
     return notes
 
 

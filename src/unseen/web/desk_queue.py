@@ -67,6 +67,7 @@ class Entry:
     done_version: int | None = None  # the edits version the written output holds
     text: dict[str, Any] | None = None  # text on people and elsewhere: found, masked, left
     left_bare: int = 0  # what the check found where the person said to leave a face bare
+    masks_wide: list[dict[str, Any]] = field(default_factory=list)  # a clip's masks that took much of it
 
     def as_dict(self) -> dict[str, Any]:
         item = self.item
@@ -85,6 +86,7 @@ class Entry:
             "verdict": self.verdict,
             "reasons": list(self.reasons),
             "left_bare": self.left_bare,
+            "masks_wide": list(self.masks_wide),
             "error": self.error,
             "detail": self.detail,
             "output": item.output.name if self.state == DONE else None,
@@ -236,6 +238,7 @@ class WorkQueue:
                 "detail": _short(str(error), item),
                 "text": self._text(item, refused),
                 "left_bare": 0,
+                "masks_wide": [],
             }
         except (UnseenError, OSError) as error:
             item.verdict = "error"
@@ -260,6 +263,7 @@ class WorkQueue:
                 "error": None,
                 "detail": None,
                 "left_bare": len(report.check.left_bare) if report.check is not None else 0,
+                "masks_wide": self._wide(item, report),
             }
         with self._lock:
             for name, value in outcome.items():
@@ -267,6 +271,25 @@ class WorkQueue:
             entry.done_version = version
             entry.frames, entry.seconds_left = None, None
             entry.seconds = time.monotonic() - (entry.started or time.monotonic())
+
+    def _wide(self, item: Item, report: Report) -> list[dict[str, Any]]:
+        """A clip's masks that took much of the picture, with the worst frame and its time."""
+        if report.coverage is None:
+            return []
+        from unseen.video.painting import wide_masks
+
+        found = wide_masks(report.coverage)
+        fps = self._fps(item) if found else None
+        return [
+            {
+                "kind": kind,
+                "percent": round(100 * share),
+                "frame": frame,
+                "frame_percent": round(100 * frame_share),
+                "seconds": round(frame / fps, 2) if fps and frame is not None else None,
+            }
+            for kind, share, frame, frame_share in found
+        ]
 
     def _fps(self, item: Item) -> float | None:
         """The clip's frame rate, to put a time next to a frame number; None when it cannot be read."""

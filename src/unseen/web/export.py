@@ -127,12 +127,13 @@ class Exporter:
         if item.kind == "video":
             catalog.take_report(item, report.faces)
         bare = report.check.left_bare if report.check is not None else []
-        message = (
-            f"left bare as you asked: {len(bare)} finding(s) of the check where you removed a mask"
-            " or switched a track off"
-            if bare
-            else ""
-        )
+        said = list(report.notes)  # masks that took much of a clip's picture, findings set aside
+        if bare:
+            said.append(
+                f"left bare as you asked: {len(bare)} finding(s) of the check where you removed a mask"
+                " or switched a track off"
+            )
+        message = _short("; ".join(said), item)
         return {**result, "verdict": report.verdict, "faces": report.face_count, "message": message}
 
     def _progress(self, done: int, total: int | None) -> None:

@@ -222,6 +222,10 @@
         out.push([e.metadata.length ? t("done.metadata", { list: list(e.metadata.map(meta)) }) : t("done.no_metadata")]);
         out.push(e.verdict === "verified" ? [t("done.verified"), "ok"] : [t("done.unverified"), "bad"]);
         if (e.left_bare) out.push([t("done.left_bare"), "warn"]);
+        for (const wide of e.masks_wide || []) {
+          const values = { percent: wide.percent, frame_percent: wide.frame_percent, frame: wide.frame + 1, time: wide.seconds === null ? "?" : stamp(wide.seconds) };
+          out.push([wide.kind === "found" ? t("done.masks_found", values) : t("done.masks_beyond", values), "warn"]);
+        }
       }
       if (e.changed) out.push([t("state.changed"), "bad"]);
     }
