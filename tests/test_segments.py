@@ -393,10 +393,32 @@ def test_merged_report_keeps_every_field_of_the_parts() -> None:
         found_frame=7,
         found_share=0.5,
     )
-    assert merged.notes == ["a", "b"] and merged.stages == {"decode": 2.0}
+    assert merged.notes[:2] == ["a", "b"] and merged.stages == {"decode": 2.0}
     assert merged.text is not None and merged.text.other_found == 32 and merged.text.mode == "people"
     again = Report.from_dict(json.loads(json.dumps(merged.to_dict())))
     assert again == merged and again.to_dict()["verdict"] == "verified"
+
+
+def test_merged_report_says_the_coverage_lines_once_for_the_whole_video() -> None:
+    """Each segment's line said how much of its picture the masks took; the joined video's line
+    says it once, with the whole video's figures, not once a segment with each one's."""
+    from unseen.types import Coverage
+    from unseen.video.painting import coverage_notes
+
+    task = Task("a.mp4", "a.mp4", "out/a.unseen.mp4", Settings())
+
+    def part(first: int, share: float) -> dict[str, object]:
+        coverage = Coverage(masked=share, beyond_faces=share, worst_frame=first + 5, worst_share=share)
+        report = Report(
+            "a.mp4", None, W, H, coverage=coverage, notes=["set aside", *coverage_notes(coverage)]
+        )
+        return report.to_dict()
+
+    merged = merge_reports(task, [part(0, 0.1), part(30, 0.04)], [30, 90])
+    assert merged.coverage is not None
+    wide = [n for n in merged.notes if n.startswith("masks cover")]
+    assert wide == coverage_notes(merged.coverage) and "masks cover 6% of the picture" in wide[0]
+    assert merged.notes[0] == "set aside" and len(merged.notes) == 2
 
 
 # Segments made by anonymize_video itself (span=...), joined, against a whole-file run.

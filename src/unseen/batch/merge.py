@@ -37,6 +37,7 @@ def merge_reports(
         for name, seconds in p.stages.items():
             stages[name] = round(stages.get(name, 0.0) + seconds, 3)
     check = _combine([p.check for p in parts if p.check is not None])
+    coverage = _coverage(parts, weights)
     if check is not None:
         check.redetected_boxes = check.redetected_boxes[:MAX_BOXES]
     return Report(
@@ -51,8 +52,8 @@ def merge_reports(
         check=check,
         seconds=round(sum(p.seconds for p in parts), 4),
         error=next((p.error for p in parts if p.error), None),
-        coverage=_coverage(parts, weights),
-        notes=list(dict.fromkeys(note for p in parts for note in p.notes)),
+        coverage=coverage,
+        notes=_notes(parts, coverage),
         stages=stages,
         text=_combine([p.text for p in parts if p.text is not None]),
         voice=_combine([p.voice for p in parts if p.voice is not None]),
@@ -82,6 +83,18 @@ def _combine(items: list[T]) -> T | None:
         else:
             values[f.name] = seen[0]
     return type(first)(**values)
+
+
+def _notes(parts: list[Report], coverage: Coverage | None) -> list[str]:
+    """Each segment's notes once, but the lines on how much of the picture the masks took: those
+    are said again for the whole video, from its merged coverage (one line, not one a segment)."""
+    from unseen.video.painting import coverage_notes
+
+    own = {note for p in parts if p.coverage is not None for note in coverage_notes(p.coverage)}
+    notes = [note for p in parts for note in p.notes if note not in own]
+    if coverage is not None:
+        notes += coverage_notes(coverage)
+    return list(dict.fromkeys(notes))
 
 
 def _coverage(parts: list[Report], weights: list[int]) -> Coverage | None:
