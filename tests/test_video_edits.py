@@ -153,7 +153,7 @@ def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
     tmp_path: Path, astronaut: np.ndarray
 ) -> None:
     """At 1080p the whole picture is looked at half size 2.5 times a second and at full size
-    once; between, only crops around the faces seen: a face too small for the half-size pass is
+    once (and at 2x on the first look); between, only crops around the faces seen: a face too small for the half-size pass is
     still masked on every frame, big faces too."""
     import cv2
 
@@ -186,7 +186,10 @@ def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
     # come into view since the last whole look has no later one
     assert scales.count(0.5) == len(range(0, 26, plan.full_every)) - fine
     assert scales.count(1.0) == fine + 1
-    assert len(scales) == len(range(0, 26, plan.full_every)) + 1
+    # and the first look sees the whole picture at 2x too (small faces that stand still); the
+    # sweep's later parts at 2x are crops
+    assert plan.sweep and scales[:2] == [1.0, 2.0] and scales.count(2.0) == 1
+    assert len(scales) == len(range(0, 26, plan.full_every)) + 2
     looks = len(range(0, 26, plan.every)) - len(range(0, 26, plan.full_every))
     assert len(crops) >= 2 * looks  # a crop for each of the two faces on every other look
     for i, image in enumerate(decoded(dst)):

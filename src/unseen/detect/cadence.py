@@ -8,7 +8,11 @@ of a frame is what it was a moment ago. So on every `every`-th frame the network
 - at 4x around what moved (for faces of 10-30 px), when the camera itself is still;
   when it pans, the crops around known faces follow the picture's shift (`camera`);
 and on every `full_every`-th frame at the whole picture (half size on big frames), every
-`fine_every`-th at full size (big frames), every `small_every`-th at 2x (up to 640x480). The
+`fine_every`-th at full size (big frames), every `small_every`-th at 2x (up to 640x480). Larger
+pictures (up to about 1080p) get the whole picture at 2x on their first look, and one part of it
+at 2x on every whole-picture look after, in turn: small faces that stand still, which no motion
+look finds (a tripod over a crowd), are found on the first frame, or within a sweep if they come
+in unmoving later (a cut); the looks around known faces keep them. The
 network and the threshold are the factory's (`unseen.models.default_detector`), so
 `--threshold` and detector changes reach video.
 """
@@ -45,6 +49,11 @@ REACH_SIDE = 1920  # ... on a picture this wide; on larger ones the reach grows 
 # itself, nearer the camera; a 38 px face looked at 1.3x was dropped as "not small" by SMALL_PX and
 # left bare on 11 of every 12 frames at 1080p (bench_video.py's generated clip, 17 of 60 frames)
 KNOWN_GROWTH = 1.5
+# the 2x sweep over pictures larger than SMALL_MAX_PIXELS, up to this size (4K: the whole picture
+# at 2x is 33 MP of network, ~12 s a look here; its 1x fine pass sees faces of ~16 px and up)
+SWEEP_MAX_PIXELS = 1920 * 1088
+SWEEP_BUDGET = 400_000  # network pixels a sweep look runs (as the motion crops): ~0.2 of a 1080p run
+SWEEP_OVERLAP = 2 * int(SMALL_PX)  # px the parts overlap: a face the sweep keeps lies whole in one
 MOTION_SCALE = 4.0  # a 10 px face scores 0.17 at 4x, 0.03 at 2x (tests/test_video_small.py)
 MOTION_SIDE = 960  # the motion map is computed at most this wide
 MOTION_LEVEL = 12  # grey levels of change that count as motion
@@ -82,6 +91,7 @@ class Cadence:
     coarse: float | None  # scale of the whole-picture pass; None: full size
     small_every: int  # the whole picture at 2x; 0: never
     looks: bool = True  # between whole-picture passes: crops around faces and motion
+    sweep: bool = False  # no `small_every`: the whole picture at 2x on the first look, then by parts
 
     @classmethod
     def for_clip(cls, fps: float, width: int, height: int, scalable: bool) -> Cadence:
@@ -92,7 +102,8 @@ class Cadence:
         big = width * height >= SPLIT_PIXELS
         fine = _multiple(full, fps, FINE_PER_SECOND) if big else full
         small = _multiple(full, fps, SMALL_PER_SECOND) if width * height <= SMALL_MAX_PIXELS else 0
-        return cls(every, full, fine, COARSE_SCALE if big else None, small)
+        sweep = not small and width * height <= SWEEP_MAX_PIXELS
+        return cls(every, full, fine, COARSE_SCALE if big else None, small, sweep=sweep)
 
     @property
     def slowest(self) -> int:
@@ -119,6 +130,7 @@ class VideoDetector:
         self.path: dict[int, FloatArray] = {}  # frame -> where the picture has moved, the last looks
         self._window: Image | None = None
         self._shift: FloatArray | None = None  # the last sure shift a frame, to tell a steady one
+        self._swept = 0  # the sweep's next part
 
     @classmethod
     def for_clip(cls, detector: Detector, fps: float, width: int, height: int) -> VideoDetector:
@@ -146,7 +158,9 @@ class VideoDetector:
         # a segment's first frame, or after a gap, has nothing to look around: the whole picture
         forced = whole
         whole = forced or self.whole_at(index) or self.last is None or moving is None
-        parts = self._whole(image, index, forced) if whole else self._around_faces(image, index)
+        parts = (
+            self._whole(image, index, forced, moving is None) if whole else self._around_faces(image, index)
+        )
         if c.looks and moving is not None and len(moving):
             parts.append(self._around_motion(image, moving))
         found = nms(Detections.merge(parts), 0.3)
@@ -155,8 +169,9 @@ class VideoDetector:
         self.path = {at: p for at, p in self.path.items() if index - at <= c.full_every}
         return found
 
-    def _whole(self, image: Image, index: int, forced: bool = False) -> list[Detections]:
-        """The whole-picture passes due on frame `index` (`forced`: all of them)."""
+    def _whole(self, image: Image, index: int, forced: bool = False, first: bool = False) -> list[Detections]:
+        """The whole-picture passes due on frame `index` (`forced`: all of them; `first`: no look
+        before it to compare with, the start of a clip or a segment, or after a gap)."""
         c = self.cadence
         fine = c.coarse is not None and (forced or index % c.fine_every == 0)
         parts = []
@@ -168,7 +183,23 @@ class VideoDetector:
         if c.small_every and (forced or index % c.small_every == 0):
             small = self._run(image, 2.0, self.threshold * 0.5, "whole")
             parts.append(small[small.heights <= SMALL_PX].with_source("centerface@2"))
+        if c.sweep:
+            small = self._run(image, 2.0, self.threshold * 0.5, "whole") if first else self._sweep(image)
+            parts.append(small[small.heights <= SMALL_PX].with_source("centerface@2"))
         return parts
+
+    def _sweep(self, image: Image) -> Detections:
+        """The next part of the picture at 2x (parts of SWEEP_BUDGET network pixels, overlapping)."""
+        h, w = image.shape[:2]
+        side = int(np.sqrt(SWEEP_BUDGET) / 2.0)  # source pixels a side: 2x makes it the budget
+        step = max(1, side - SWEEP_OVERLAP)
+        xs = list(range(0, max(1, w - SWEEP_OVERLAP), step))
+        ys = list(range(0, max(1, h - SWEEP_OVERLAP), step))
+        at = self._swept % (len(xs) * len(ys))
+        self._swept += 1
+        x0, y0 = xs[at % len(xs)], ys[at // len(xs)]
+        part = np.ascontiguousarray(image[y0 : y0 + side, x0 : x0 + side])
+        return self._run(part, 2.0, self.threshold * 0.5, "sweep").shifted(x0, y0)
 
     def _around_faces(self, image: Image, index: int) -> list[Detections]:
         """Each face seen in the last looks, looked for again in a crop around it."""
@@ -287,7 +318,7 @@ class VideoDetector:
         assert self.network is not None
         started = time.perf_counter()
         found = self.network.detect_at(image, scale, threshold)
-        name = f"detect {label} {scale:g}x" if label == "whole" else f"detect {label}"
+        name = f"detect {label} {scale:g}x" if label in ("whole", "sweep") else f"detect {label}"
         self.seconds[name] += time.perf_counter() - started
         return found
 
