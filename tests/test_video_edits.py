@@ -153,8 +153,8 @@ def test_big_frames_look_for_small_faces_less_often_yet_mask_them_throughout(
     tmp_path: Path, astronaut: np.ndarray
 ) -> None:
     """At 1080p the whole picture is looked at half size 2.5 times a second and at full size
-    once (and at 2x on the first look); between, only crops around the faces seen: a face too small for the half-size pass is
-    still masked on every frame, big faces too."""
+    once (and at 2x on the first look); between, only crops around the faces seen: a face too
+    small for the half-size pass is still masked on every frame, big faces too."""
     import cv2
 
     from unseen.detect import CenterFace, cadence
@@ -278,5 +278,5 @@ def test_a_track_switched_off_stays_bare_though_the_check_finds_it(tmp_path: Pat
     assert report.check.left_bare and {f.frame for f in report.check.left_bare} == {0, 30}
     assert all(f.box[0] > W / 2 for f in report.check.left_bare)
     assert not report.check.findings and "check" not in {f.source for f in report.faces}
-    assert "where the review said to leave a face bare" in summary(report)
+    assert "where the review said to leave a face bare (frames 0, 30)" in summary(report)
     assert Report.from_dict(report.to_dict()) == report

@@ -41,7 +41,7 @@ def summary(report: Report) -> str:
 def _proof(report: Report) -> str:
     """What verification showed, in words; the distances stay in the --report JSON."""
     check = report.check or Check()
-    words = ["no face re-detected" + _left_bare(check)]
+    words = ["no face re-detected" + _left_bare(check, report.coverage is not None)]
     covered = check.proved_by_geometry
     compared = check.recognizable_faces
     if covered:
@@ -67,16 +67,14 @@ def _proof(report: Report) -> str:
     return ", ".join(words)
 
 
-def _left_bare(check: Check) -> str:
-    """What the check still found where the person said to leave a face bare, in words."""
+def _left_bare(check: Check, video: bool) -> str:
+    """What the check still found where the person said to leave a face bare, in words (for a
+    video, on which frames)."""
     found = check.left_bare
     if not found:
         return ""
     frames = sorted({f.frame for f in found})
-    where = (
-        f" (frames {', '.join(map(str, frames[:5]))}{', ...' if len(frames) > 5 else ''})"
-        if any(frames)
-        else ""
-    )
+    named = ", ".join(map(str, frames[:5])) + (", ..." if len(frames) > 5 else "")
+    where = f" (frame{'s' if len(frames) > 1 else ''} {named})" if video else ""
     count = "1 finding" if len(found) == 1 else f"{len(found)} findings"
     return f" but {count} where the review said to leave a face bare{where}"

@@ -45,7 +45,7 @@ class Checks:
         every: int,
         width: int,
         height: int,
-        seed: Callable[[int, Detections], object],
+        seed: Callable[[int, Detections], None],
         opaque: bool = True,
         switched_off: Callable[[int], FloatArray] | None = None,
     ) -> None:
