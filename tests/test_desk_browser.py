@@ -176,6 +176,21 @@ def drop(page: Any, files: list[Path]) -> None:
     page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
 
 
+def each_language(srv: DeskServer, dropped: Path, state: str) -> Iterator[tuple[str, Any, Any]]:
+    """The desk in English (where the file is dropped) and then in Russian: each language, its
+    page, and the file's entry once it has reached `state`."""
+    with sync_api.sync_playwright() as p:
+        for lang in ("en", "ru"):
+            browser, page = open_page(p, lang)
+            page.goto(srv.url)
+            if lang == "en":
+                drop(page, [dropped])
+            entry = page.locator('#list li[data-id="0"]')
+            sync_api.expect(entry).to_have_attribute("data-state", state, timeout=60_000)
+            yield lang, page, entry
+            browser.close()
+
+
 def words(lang: str) -> dict[str, Any]:
     return dict(json.loads((STATIC / "locales" / f"{lang}.json").read_text(encoding="utf-8")))
 
@@ -372,26 +387,18 @@ def test_a_refused_file_says_what_to_look_at_and_where(tmp_path: Path, axe: str 
     threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
     shots = os.environ.get("UNSEEN_SCREENSHOTS")
     try:
-        with sync_api.sync_playwright() as p:
-            for lang in ("en", "ru"):
-                browser, page = open_page(p, lang)
-                page.goto(srv.url)
-                if lang == "en":
-                    drop(page, [photo])
-                entry = page.locator('#list li[data-id="0"]')
-                sync_api.expect(entry).to_have_attribute("data-state", "refused", timeout=60_000)
-                text = words(lang)
-                said = entry.locator(".words").inner_text()
-                assert text["refused.title"] in said
-                assert text["refused.face_found"].replace("{places}", text["where.top-left"]) in said
-                assert text["refused.advice"] in said
-                sync_api.expect(entry.locator("a.button")).to_have_attribute("href", re.compile(r"#item/0$"))
-                sync_api.expect(page.locator("#summary-rows")).to_contain_text(text["summary.refused"])
-                if shots:
-                    screenshot(page, Path(shots) / f"desk-refused-{lang}.png")
-                if axe:
-                    assert not serious_violations(page, axe)
-                browser.close()
+        for lang, page, entry in each_language(srv, photo, "refused"):
+            text = words(lang)
+            said = entry.locator(".words").inner_text()
+            assert text["refused.title"] in said
+            assert text["refused.face_found"].replace("{places}", text["where.top-left"]) in said
+            assert text["refused.advice"] in said
+            sync_api.expect(entry.locator("a.button")).to_have_attribute("href", re.compile(r"#item/0$"))
+            sync_api.expect(page.locator("#summary-rows")).to_contain_text(text["summary.refused"])
+            if shots:
+                screenshot(page, Path(shots) / f"desk-refused-{lang}.png")
+            if axe:
+                assert not serious_violations(page, axe)
         status = srv.queue.entries[0].as_dict()
         assert status["state"] == "refused" and not srv.catalog.items[0].output.exists(), "nothing written"
     finally:
@@ -416,20 +423,12 @@ def test_a_clip_that_lost_much_of_its_picture_to_masks_says_so(tmp_path: Path) -
     )
     threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True).start()
     try:
-        with sync_api.sync_playwright() as p:
-            for lang in ("en", "ru"):
-                browser, page = open_page(p, lang)
-                page.goto(srv.url)
-                if lang == "en":
-                    drop(page, [clip])
-                entry = page.locator('#list li[data-id="0"]')
-                sync_api.expect(entry).to_have_attribute("data-state", "done", timeout=60_000)
-                said = entry.locator(".words").inner_text()
-                [wide] = [w for w in srv.queue.entries[0].as_dict()["masks_wide"] if w["kind"] == "found"]
-                start = words(lang)["done.masks_found"].split("{percent}")[0]
-                assert f"{start}{wide['percent']}%" in said
-                assert f"{wide['frame'] + 1}, 00:0" in said, "the frame, counted from 1, and its time"
-                browser.close()
+        for lang, _, entry in each_language(srv, clip, "done"):
+            said = entry.locator(".words").inner_text()
+            [wide] = [w for w in srv.queue.entries[0].as_dict()["masks_wide"] if w["kind"] == "found"]
+            start = words(lang)["done.masks_found"].split("{percent}")[0]
+            assert f"{start}{wide['percent']}%" in said
+            assert f"{wide['frame'] + 1}, 00:0" in said, "the frame, counted from 1, and its time"
     finally:
         srv.shutdown()
         srv.server_close()
