@@ -48,3 +48,30 @@ def kept_spans(origins: list[int], tile: int, length: int) -> list[tuple[int, in
     (where the network saw less around it) and every pixel is kept exactly once."""
     cuts = [0] + [(b + a + tile) // 2 for a, b in zip(origins, origins[1:], strict=False)] + [length]
     return list(zip(cuts, cuts[1:], strict=False))
+
+
+def merge_boxes(
+    boxes: list[tuple[float, ...]],
+) -> list[tuple[float, ...]]:
+    """Union boxes that overlap until none do: one region per group of neighbours
+    (bodies searched for text, small faces looked at closer)."""
+    boxes = list(boxes)
+    changed = True
+    while changed:
+        changed = False
+        out: list[tuple[float, ...]] = []
+        for box in boxes:
+            for i, other in enumerate(out):
+                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
+                    out[i] = (
+                        min(box[0], other[0]),
+                        min(box[1], other[1]),
+                        max(box[2], other[2]),
+                        max(box[3], other[3]),
+                    )
+                    changed = True
+                    break
+            else:
+                out.append(box)
+        boxes = out
+    return boxes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unseen.detect.tiles import merge_boxes
 from unseen.types import Detections, FloatArray
 
 BODY_WIDTH = 4.0  # face widths, centred on the face: shoulders and sleeves, a body seen from the side
@@ -67,29 +68,3 @@ def search_crops(faces: Detections, image_shape: tuple[int, ...]) -> list[tuple[
     if len(crops) > MAX_CROPS or area > 0.6 * width * height:
         return whole
     return crops
-
-
-def merge_boxes(
-    boxes: list[tuple[float, ...]],
-) -> list[tuple[float, ...]]:
-    """Union boxes that overlap until none do: one crop per group of neighbouring bodies."""
-    boxes = list(boxes)
-    changed = True
-    while changed:
-        changed = False
-        out: list[tuple[float, ...]] = []
-        for box in boxes:
-            for i, other in enumerate(out):
-                if box[0] < other[2] and other[0] < box[2] and box[1] < other[3] and other[1] < box[3]:
-                    out[i] = (
-                        min(box[0], other[0]),
-                        min(box[1], other[1]),
-                        max(box[2], other[2]),
-                        max(box[3], other[3]),
-                    )
-                    changed = True
-                    break
-            else:
-                out.append(box)
-        boxes = out
-    return boxes

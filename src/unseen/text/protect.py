@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from unseen.detect.tiles import merge_boxes
 from unseen.errors import MissingExtra
 from unseen.settings import Settings, TextMode
 from unseen.text.model import DISTRIBUTION, EXTRA, TextDetector, merge_text, text_available
-from unseen.text.people import merge_boxes, on_people, search_crops
+from unseen.text.people import on_people, search_crops
 from unseen.types import Detections, FloatArray, Image, TextRecord, TextReport
 
 MAX_ROUNDS = 3  # checks after masking, as for faces
