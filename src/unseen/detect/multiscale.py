@@ -57,9 +57,10 @@ class Closer:
 
     Where one small face is, a crowd goes on further back with smaller faces still. On a 12 MP
     photo the 1 MP working copy shrinks real 10-16 px faces to 3-5 px; the closer look sees them
-    at 1.75x their own pixels. Measured, detector alone (tuned on dev, bench/closer_look.py): 4 mosaics of dev photos and 4 dev photos upscaled to 12 MP, faces under 10 px
-    protected 16% -> 97%, 10-16 px 66% -> 94%, WIDER hard 92.5% -> 95.7%, over-redaction 1.93% ->
-    1.98%, for 6.4 MP of network input (+0.6 s) a photo; 150 dev photos (0.4-1.4 MP), under 10 px
+    at 1.75x their own pixels. Measured, detector alone (tuned on dev, bench/closer_look.py):
+    4 mosaics of dev photos and 4 dev photos upscaled to 12 MP, faces under 10 px protected
+    16% -> 97%, 10-16 px 66% -> 94%, WIDER hard 92.5% -> 95.7%, over-redaction 1.93% -> 1.98%,
+    for 6.4 MP of network input (+0.6 s) a photo; 150 dev photos (0.4-1.4 MP), under 10 px
     95.2% -> 97.4% for 0.1 MP. 4x alone at 12 MP (1.16x the photo's pixels) reached 84% / 94%.
     """
 
