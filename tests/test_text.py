@@ -112,6 +112,63 @@ def test_text_found_again_after_masking_is_masked_then_the_check_passes(astronau
     assert second[1] > TAG[3] and dark_share(out, second) == 1.0 and dark_share(out, TAG) == 1.0
 
 
+FAR_FACE = (1100, 100, 1160, 180)  # a second, smaller person far to the right: a crop of its own
+FAR_TAG = (1090, 200, 1190, 230)
+
+
+def two_people(astronaut: np.ndarray) -> np.ndarray:
+    """1600 x 700: the scene's person with a name tag, and a second person with one far away."""
+    canvas = np.random.default_rng(4).integers(120, 150, size=(700, 1600, 3), dtype=np.uint8)
+    canvas[:600, :900] = scene(astronaut)
+    canvas[SIGN[1] : SIGN[3], SIGN[0] : SIGN[2]] = 135  # no sign: text on people only
+    x1, y1, x2, y2 = ASTRONAUT_FACE
+    head = Image.fromarray(astronaut[y1:y2, x1:x2]).resize(
+        (FAR_FACE[2] - FAR_FACE[0], FAR_FACE[3] - FAR_FACE[1])
+    )
+    image = Image.fromarray(canvas)
+    image.paste(head, FAR_FACE[:2])
+    ImageDraw.Draw(image).rectangle(FAR_TAG, fill=TAG_INK)
+    return np.asarray(image)
+
+
+class ReappearingOnOne:
+    """Finds tags by their ink; on the first crop it is given, once its tag is masked, a second
+    line below it. Records the shape of every crop it is given: each person's crop has its own."""
+
+    def __init__(self) -> None:
+        self.ink = FakeTextDetector([TAG_INK])
+        self.shapes: list[tuple[int, int]] = []
+        self.tag: np.ndarray | None = None
+
+    def detect(self, image: np.ndarray) -> Detections:
+        shape = image.shape[:2]
+        self.shapes.append(shape)
+        found = self.ink.detect(image)
+        if self.tag is None:
+            self.tag = found.boxes[0]
+        elif shape == self.shapes[0]:
+            x1, _, x2, y2 = self.tag
+            found = Detections.merge(
+                [found, Detections(np.float32([[x1, y2 + 5, x2, y2 + 30]]), np.float32([0.8]))]
+            )
+        return found
+
+
+def test_a_second_round_looks_again_only_where_the_first_changed_the_masks(astronaut: np.ndarray) -> None:
+    """Two people, each with a name tag in a crop of its own: after masking, the check looks at
+    both crops; text is left on one, so the second round looks only at that one (the other's
+    pixels are those the first round passed)."""
+    image = two_people(astronaut)
+    faces = Detections(np.float32([FACE, FAR_FACE]), np.float32([0.9, 0.9]))
+    detector = ReappearingOnOne()
+    out, report, passed = protect_text(image, image, faces, Settings(), detector)
+    assert passed and report.rounds == 2 and report.on_people_left == 0
+    assert dark_share(out, TAG) == 1.0 and dark_share(out, FAR_TAG) == 1.0
+    near, far = detector.shapes[0], detector.shapes[1]
+    assert near != far and len(detector.shapes) == 5
+    assert detector.shapes.count(near) == 3 and detector.shapes.count(far) == 2  # first look, round 1
+
+
 def test_text_that_stays_found_refuses_the_image(astronaut: np.ndarray, tmp_path: Path) -> None:
     image = scene(astronaut)
     faces = Detections(np.float32([[0, 0, 60, 40]]), np.float32([0.9]))

@@ -186,14 +186,17 @@ def protect_text(
     added: list[tuple[Detections, BoolArray]] = []
     if settings.verify and mode is not TextMode.OFF:
         face_area = (masked != original).any(axis=2)
+        # but for its masks the image is the one the look saw, and text under the faces' masks
+        # does not count: only the crops holding text masks can show more; after that, only
+        # the crops whose masks the round before changed (the others hold the same pixels, and
+        # the same detector found nothing left in them)
+        recheck = boxes
         for rounds in range(1, MAX_ROUNDS + 1):
             if RECHECK:
                 changed = text_area(shape, boxes, grow) | face_area
                 again = find_text_near(out, faces, mode, detector, changed)
             else:
-                # but for its masks the image is the one the look saw, and text under the faces'
-                # masks does not count: only the crops holding text masks can show more
-                again = find_text(out, faces, mode, detector, touching=boxes)
+                again = find_text(out, faces, mode, detector, touching=recheck)
             again = again[should_mask(again, faces, mode, shape)]
             left = again[_uncovered(again.boxes, text_area(shape, boxes, grow) | face_area)]
             if len(left) == 0:
@@ -202,10 +205,13 @@ def protect_text(
                 passed = False
                 break
             added.append((left, on_people(left, faces, shape)))
-            grow = np.where(_touches(boxes, left.boxes), grow * GROW_STEP, grow).astype(np.float32)
+            grown = _touches(boxes, left.boxes)
+            grow = np.where(grown, grow * GROW_STEP, grow).astype(np.float32)
             boxes = np.concatenate([boxes, left.boxes])
             grow = np.concatenate([grow, np.full(len(left), GROW_STEP**rounds, np.float32)])
             out = fill_text(masked, boxes, grow)
+            redrawn = np.concatenate([grown, np.ones(len(left), bool)])
+            recheck = np.asarray(_mask_boxes(shape, boxes[redrawn], grow[redrawn]), np.float32).reshape(-1, 4)
     report = _report(mode, found, person, chosen, added, left if not passed else Detections.empty(), rounds)
     return out, report, passed
 
