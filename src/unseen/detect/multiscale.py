@@ -125,7 +125,7 @@ class MultiScale:
             found = self._detect(work)
             boxes = found.boxes * np.asarray([w / size[0], h / size[1]] * 2, np.float32)
             found = Detections(boxes, found.scores, found.sources, found.grow)
-        return self._closer(image, found, base) if self.closer is not None else found
+        return self._closer(image, found, base)
 
     def closer_regions(self, image: Image, found: Detections, base: float) -> list[tuple[int, int, int, int]]:
         """Where the closer look goes (input pixels): around the faces under `below_px` at work size."""
@@ -143,15 +143,16 @@ class MultiScale:
         return [(int(a), int(b), int(np.ceil(x)), int(np.ceil(y))) for a, b, x, y in merge_boxes(boxes)]
 
     def _closer(self, image: Image, found: Detections, base: float) -> Detections:
+        """`found` with what the closer look adds (none without a closer look or a small face)."""
         c = self.closer
         regions = self.closer_regions(image, found, base)
         if c is None or not regions:
             return found
         scale = max(c.scale * base, c.min_native)
+        overlap = c.max_px / base * scale * 1.5 + 16  # a kept face lies whole in some tile
         parts = [found]
         for x1, y1, x2, y2 in regions:
             crop = np.ascontiguousarray(image[y1:y2, x1:x2])
-            overlap = c.max_px / base * scale * 1.5 + 16
             near = self.detector.detect_at(crop, scale, self.threshold * c.threshold, overlap)
             near = near[near.heights * base <= c.max_px]
             parts.append(near.shifted(x1, y1).with_source(f"centerface@{c.scale:g}"))
