@@ -261,6 +261,7 @@ class VideoText:
                 [*old.tracks, *add.tracks],
                 np.concatenate([old.offsets, add.offsets]),
                 np.concatenate([old.grow * GROW_STEP, add.grow]),
+                np.concatenate([old.anchors, add.anchors]),
             )
         self.extras[index] = add
 
