@@ -107,13 +107,13 @@ def test_tiles_cover_the_side_with_overlap(length: int, tile: float, overlap: fl
     ],
 )
 def test_tiling_bounds_each_run_and_wastes_little(w: int, h: int, scale: float) -> None:
-    from unseen.detect.centerface import TILE_PIXELS, _network_pixels, _tiling
+    from unseen.detect.centerface import TILE_PIXELS, _tiling, network_pixels
     from unseen.detect.tiles import starts as _starts
 
     tile_w, tile_h = _tiling(w, h, scale, 256 / scale)
-    assert _network_pixels(tile_w, tile_h, scale) <= TILE_PIXELS
+    assert network_pixels(tile_w, tile_h, scale) <= TILE_PIXELS
     runs = len(_starts(w, tile_w, 256 / scale)) * len(_starts(h, tile_h, 256 / scale))
-    total = runs * _network_pixels(tile_w, tile_h, scale)
+    total = runs * network_pixels(tile_w, tile_h, scale)
     if min(w, h) * scale > 1000:
         assert total < 1.6 * w * h * scale * scale  # overlap and padding cost well under 2x
 

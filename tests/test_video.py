@@ -274,6 +274,7 @@ def test_crops_around_faces_reach_further_on_bigger_pictures() -> None:
     """A face crosses a 4K frame in as many frames as a 1080p one: the crop around where it was
     reaches twice as many pixels."""
     from unseen.detect.cadence import CROP_REACH, Cadence, VideoDetector
+    from unseen.detect.crops import Crop
 
     reaches: list[float] = []
 
@@ -284,8 +285,8 @@ def test_crops_around_faces_reach_further_on_bigger_pictures() -> None:
             return Detections.empty()
 
     class Spy(VideoDetector):
-        def _crop(self, image: Image, box: object, reach: float, *args: object, **kw: object) -> Detections:
-            reaches.append(reach)
+        def _crop(self, image: Image, crop: Crop, label: str) -> Detections:
+            reaches.append(1000 - crop.x1)  # the face's box starts at x = 1000
             return Detections.empty()
 
     for width in (1920, 3840):

@@ -59,7 +59,7 @@ class CenterFace:
         """
         threshold = self.threshold if threshold is None else threshold
         h, w = image.shape[:2]
-        if _network_pixels(w, h, scale) <= TILE_PIXELS:
+        if network_pixels(w, h, scale) <= TILE_PIXELS:
             return self._detect_whole(image, scale, threshold)
         margin = overlap / scale
         tile_w, tile_h = _tiling(w, h, scale, margin)
@@ -100,7 +100,7 @@ OUTPUTS = ["537", "538", "539", "540"]  # heatmap, box size, centre offset, land
 TILE_PIXELS = 3_200_000
 
 
-def _network_pixels(w: int, h: int, scale: float) -> int:
+def network_pixels(w: int, h: int, scale: float) -> int:
     """Pixels the network sees for a w x h image at `scale`, padding included (a thin strip
     is padded to a 128-px band, which can cost more than its own pixels)."""
     side = [max(32, int(np.ceil(n * scale / 32) * 32)) for n in (w, h)]
@@ -112,7 +112,7 @@ def _tiling(w: int, h: int, scale: float, margin: float) -> tuple[int, int]:
     fewest network pixels in all, each tile at most TILE_PIXELS: a 2560 x 1920 frame is two
     1408-wide tiles (5.4 MP run), not four 1792-px squares (12.8 MP). Every tile has one size,
     so OpenCV plans the network once."""
-    best = tiling(w, h, margin, lambda tw, th: _network_pixels(tw, th, scale), TILE_PIXELS)
+    best = tiling(w, h, margin, lambda tw, th: network_pixels(tw, th, scale), TILE_PIXELS)
     if best is None:  # a huge image at a huge scale: the smallest allowed square tiles
         side = int(np.sqrt(TILE_PIXELS) / scale) // 32 * 32
         return min(w, side), min(h, side)
