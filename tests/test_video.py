@@ -408,3 +408,30 @@ def test_subtitle_track_removed(tmp_path: Path) -> None:
         assert {s.type for s in container.streams} == {"video"}
     assert b"Jane" not in dst.read_bytes() and b"48.85" not in dst.read_bytes()
     assert len(decoded(dst)) == 10
+
+
+def test_a_clip_whose_frames_share_one_timestamp_is_looked_at_on_its_cadence(tmp_path: Path) -> None:
+    """Frames re-encoded without timestamps all say pts 0 and the stream says 1800 fps: the
+    cadence, the checks and the buffer are counted in seconds, so detection ran on the first and
+    last frame only. The rate a camera could shoot (the guessed 30) is taken instead."""
+    from unseen.cli import main
+    from unseen.media.video_streams import frame_rate
+
+    good, src, dst = tmp_path / "good.mp4", tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_clip(good, frames=60, audio_tracks=0)
+    with av.open(str(good)) as source, av.open(str(src), "w") as out:
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        for frame in source.decode(video=0):
+            frame.pts = None  # the source's time base stays on the frame: every pts comes out 0
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+    with av.open(str(src)) as container:
+        stream = container.streams.video[0]
+        assert stream.average_rate is not None and float(stream.average_rate) > 1000
+        assert frame_rate(stream) == 30.0
+    blind = Scripted(lambda i: [])
+    report = anonymize_video(src, dst, Settings(), blind)
+    assert len(set(blind.seen)) >= 60 // 8, sorted(set(blind.seen))
+    assert report.verdict == "verified" and len(decoded(dst)) == 60
+    assert main([str(src), "-o", str(tmp_path / "cli.mp4"), "-q"]) == 0

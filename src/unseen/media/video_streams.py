@@ -80,6 +80,21 @@ def main_video(container: av.container.InputContainer) -> av.VideoStream | None:
     return None
 
 
+MAX_RATE = 300.0  # frames a second; past it a stream's rate is a broken header, not a camera's
+
+
+def frame_rate(video: av.VideoStream) -> float:
+    """The clip's frames a second, for the pipeline's cadence: the stream's average rate, else
+    its guessed one, the first of them that a camera could shoot (1-300: slow motion included),
+    else 30. A file whose frames all carry one timestamp (re-encoded without them) says 1800:
+    the cadence, the checks' spacing and the look-ahead buffer, all counted in seconds, would
+    then look at one frame in 240 and buffer 1350 frames."""
+    for rate in (video.average_rate, video.guessed_rate):
+        if rate and 1.0 <= float(rate) <= MAX_RATE:
+            return float(rate)
+    return 30.0
+
+
 def dropped(container: av.container.InputContainer, video: av.VideoStream, keep_audio: bool) -> list[str]:
     """Names of what the input holds that the output will not: tags, tracks, chapters."""
     found: list[str] = []

@@ -217,7 +217,7 @@ def inspect_video(
         found = streams.dropped(container, video, keep_audio=True)
         total = video.frames or 0
         # spread over the clip, at most two a second: frames a few apart show the same faces
-        fps = float(video.average_rate) if video.average_rate else 30.0
+        fps = streams.frame_rate(video)
         step = max(1, total // samples, round(fps / SAMPLES_PER_SECOND)) if total else 30
         most = Detections.empty()
         width, height = video.codec_context.width, video.codec_context.height

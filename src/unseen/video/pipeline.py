@@ -104,7 +104,7 @@ class Job:
         # a segment is video only: the join copies the audio from the whole input
         keep_audio = settings.audio is AudioPolicy.KEEP and span is None
         self.audio = list(source.streams.audio) if keep_audio else []
-        self.fps = float(video.average_rate or video.guessed_rate or 30)
+        self.fps = streams.frame_rate(video)
         self.detector = VideoDetector.for_clip(detector, self.fps, ctx.width, ctx.height)
         cadence = self.detector.cadence
         lag = round(BACKFILL_SECONDS * self.fps)

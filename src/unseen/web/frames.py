@@ -66,7 +66,7 @@ class VideoReader:
             ctx = video.codec_context
             if not ctx.width or not ctx.height or ctx.width * ctx.height > max_pixels:
                 raise UnsupportedInput(f"{path}: {ctx.width}x{ctx.height} cannot be shown")
-            self.fps = float(video.average_rate or video.guessed_rate or 30)
+            self.fps = streams.frame_rate(video)
             self.pts, self.keys = self._index()
         except BaseException:
             self.container.close()
