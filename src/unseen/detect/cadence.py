@@ -6,8 +6,8 @@ of a frame is what it was a moment ago. So on every `every`-th frame the network
 - around the faces it saw last (each crop scaled so its face is ~CROP_FACE_PX tall: a small face
   is looked at 4x, a big one at a quarter), which keeps the tracks fed;
 - at 4x around what moved (for faces of 10-30 px), when the camera itself is still;
-crops of near scales that overlap share a network run where that costs less (`detect/crops.py`);
   when it pans, the crops around known faces follow the picture's shift (`camera`);
+  crops of near scales that overlap share a network run where that costs less (`detect/crops.py`);
 and on every `full_every`-th frame at the whole picture (half size on big frames), every
 `fine_every`-th at full size (big frames), every `small_every`-th at 2x (up to 640x480). Larger
 pictures (up to about 1080p) get the whole picture at 2x on their first look, and one part of it
