@@ -24,9 +24,15 @@ class Look:
     at: int
     boxes: FloatArray  # regions the mode masks
     tracks: list[int | None]  # the face track each is on (None: not on a person)
-    offsets: FloatArray  # each box relative to its face: (box - face corner) / face width
     grow: FloatArray
     anchors: FloatArray  # the face box each region was tied to at the look (zeros: none)
+
+    @property
+    def offsets(self) -> FloatArray:
+        """Each box relative to its face: (box - face corner) / face width."""
+        corner = np.tile(self.anchors[:, :2], 2)
+        width = np.maximum(self.anchors[:, 2] - self.anchors[:, 0], 1.0)[:, None]
+        return np.asarray((self.boxes - corner) / width, np.float32)
 
 
 def faces_of(masks: Masks) -> Detections:
@@ -43,7 +49,6 @@ def tracks_of(masks: Masks) -> list[int | None]:
 
 def tie(at: int, found: Detections, faces: Detections, masks: Masks, grow: FloatArray) -> Look:
     """Each region tied to the face whose body it is on (the nearest), with its offset."""
-    offsets = np.zeros((len(found), 4), np.float32)
     anchors = np.zeros((len(found), 4), np.float32)
     tracks: list[int | None] = [None] * len(found)
     if len(found) and len(faces):
@@ -67,8 +72,7 @@ def tie(at: int, found: Detections, faces: Detections, masks: Masks, grow: Float
             face = faces.boxes[j]
             tracks[i] = ids[j]
             anchors[i] = face
-            offsets[i] = (found.boxes[i] - np.tile(face[:2], 2)) / max(float(face[2] - face[0]), 1.0)
-    return Look(at, found.boxes.astype(np.float32), tracks, offsets, grow.astype(np.float32), anchors)
+    return Look(at, found.boxes.astype(np.float32), tracks, grow.astype(np.float32), anchors)
 
 
 def place(look: Look, masks: Masks) -> FloatArray:
@@ -82,11 +86,12 @@ def place(look: Look, masks: Masks) -> FloatArray:
     if not len(boxes) or not len(masks):
         return boxes
     where = {t: i for i, t in enumerate(tracks_of(masks)) if t is not None}
+    offsets = look.offsets
     for i, track in enumerate(look.tracks):
         if track is None or track not in where:
             continue
         face = masks.cores[where[track]]
-        scaled = np.tile(face[:2], 2) + look.offsets[i] * max(float(face[2] - face[0]), 1.0)
+        scaled = np.tile(face[:2], 2) + offsets[i] * max(float(face[2] - face[0]), 1.0)
         anchor = look.anchors[i]
         shift = (face[:2] + face[2:]) / 2 - (anchor[:2] + anchor[2:]) / 2
         shifted = look.boxes[i] + np.tile(shift, 2)

@@ -259,7 +259,6 @@ class VideoText:
                 index,
                 np.concatenate([old.boxes, add.boxes]),
                 [*old.tracks, *add.tracks],
-                np.concatenate([old.offsets, add.offsets]),
                 np.concatenate([old.grow * GROW_STEP, add.grow]),
                 np.concatenate([old.anchors, add.anchors]),
             )
@@ -269,21 +268,20 @@ class VideoText:
         """Follow each region from look to look: one record per piece of text."""
         self._look_number += 1
         tied = tie(at, found, faces_of(masks), masks, np.ones(len(found), np.float32))
+        offsets = tied.offsets
         for i, box in enumerate(found.boxes):
-            match = self._match(box, tied.tracks[i], tied.offsets[i])
+            match = self._match(box, tied.tracks[i], offsets[i])
             if match is None:
                 record = TextRecord(
                     int_box(box), round(float(found.scores[i]), 3), bool(person[i]), bool(chosen[i])
                 )
                 self.objects.append(
-                    _Object(
-                        record, tied.tracks[i], box.copy(), tied.offsets[i].copy(), self._look_number, at, at
-                    )
+                    _Object(record, tied.tracks[i], box.copy(), offsets[i].copy(), self._look_number, at, at)
                 )
                 continue
             match.record.on_person |= bool(person[i])
             match.record.masked |= bool(chosen[i])
-            match.box, match.offset, match.last_look = box.copy(), tied.offsets[i].copy(), self._look_number
+            match.box, match.offset, match.last_look = box.copy(), offsets[i].copy(), self._look_number
             match.first, match.last = min(match.first, at), max(match.last, at)
 
     def _match(self, box: FloatArray, track: int | None, offset: FloatArray) -> _Object | None:
