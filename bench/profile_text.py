@@ -1,10 +1,11 @@
 """Where the text step's time goes on the labelled photos: the first look and the re-check.
 
-    .venv/bin/python bench/profile_text.py [--limit N] [--near-recheck]
+    .venv/bin/python bench/profile_text.py [--limit N] [--whole-recheck]
 
 For each mode: seconds of the first look (find_text) and of the check after masking, network
-pixels, and the labelled text masked (as bench_text.py counts it). `--near-recheck` makes the
-check look only around what masking changed (protect.RECHECK), to measure what it saves.
+pixels, and the labelled text masked (as bench_text.py counts it). `--whole-recheck` makes the
+check look again at every crop holding a text mask, whole (protect.RECHECK off: the check before
+7 December), instead of around the masks only.
 """
 
 from __future__ import annotations
@@ -48,10 +49,10 @@ class Timed:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--limit", type=int, default=0)
-    p.add_argument("--near-recheck", action="store_true")
+    p.add_argument("--whole-recheck", action="store_true")
     args = p.parse_args()
     need(DATA / "detection")
-    protect.RECHECK = args.near_recheck
+    protect.RECHECK = not args.whole_recheck
     records = json.loads(LABELS.read_text())
     records = records[: args.limit] if args.limit else records
     timed = Timed()
@@ -93,7 +94,7 @@ def main() -> None:
             tally["over"] += float((text & ~face_area & ~labels).mean())
         print(record["file"], flush=True)
     n = len(records)
-    print(f"\n{n} photos; check: {'around what changed' if args.near_recheck else 'everything again'}\n")
+    print(f"\n{n} photos; check: {'whole crops again' if args.whole_recheck else 'around the masks'}\n")
     print(
         "| mode | on people masked | other masked | over-redaction | s/photo step | first look | check "
         "| Mpx/photo | refused |"

@@ -29,12 +29,11 @@ FACE_TARGET = 240.0  # a body crop is enlarged until its faces are this tall: a 
 MAX_CROP_SCALE = 4.0
 WHOLE_SIDE = 1600  # `all` looks at the whole image with its longer side at least this long
 PIXEL_BUDGET = 3_000_000  # network pixels an image's crops may cost together; scales shrink past it
-# True: the check looks only around what masking changed. Off: measured on 3 labelled photos
-# (bench/profile_text.py) it fed as many network pixels (windows merge, and they find edges at
-# their borders: more rounds) and refused 1 of 3 photos the whole look passes
-RECHECK = False
-RECHECK_CONTEXT = 1.0  # around a changed patch, this many of its shorter side: the letters' context
-RECHECK_MIN = 24  # and at least this many pixels
+# True: the check looks again only around the text masks (find_text_near); False: at every crop
+# that holds one, whole
+RECHECK = True
+CHECK_CONTEXT = 256  # network pixels of picture around a text mask in the check (as TILE_OVERLAP)
+WHOLE_SHARE = 0.6  # a crop whose windows would cover more than this share of it is looked at whole
 
 
 def find_text(
@@ -59,22 +58,49 @@ def find_text(
 
 
 def find_text_near(
-    image: Image, faces: Detections, mode: TextMode, detector: TextDetector, changed: BoolArray
+    image: Image, faces: Detections, mode: TextMode, detector: TextDetector, masks: FloatArray
 ) -> Detections:
-    """`find_text` looking only around what masking `changed` (at the same scales): elsewhere
-    the pixels are those the first look saw, and the same detector sees the same in them."""
-    windows = _windows(changed)
+    """`find_text` looking again only around the text `masks` (boxes as painted), in each crop at
+    the scale the first look fed it: elsewhere the pixels are those the first look saw.
+
+    Each window holds CHECK_CONTEXT network pixels of the picture around its masks (DB's map
+    depends a little on what surrounds the letters, as for the tiles of a large look), and what it
+    finds further than half that from a mask is dropped: a window's own border reads as an edge.
+    A crop whose windows would cover most of it is looked at whole.
+    """
     parts = []
-    for (x1, y1, x2, y2), scale in _crops(image.shape, faces, mode) if windows else []:
-        # the network sees each window at the scale it saw the whole crop at: the detector
-        # rescales what it is given by its size, and it is not scale-invariant
-        inner = _inner_scale(detector, (x2 - x1) * max(1.0, scale), (y2 - y1) * max(1.0, scale), scale)
+    masks = np.asarray(masks, np.float32).reshape(-1, 4)
+    for crop, scale in _crops(image.shape, faces, mode) if len(masks) else []:
+        x1, y1, x2, y2 = crop
+        here = masks[_touches(masks, np.asarray([crop], np.float32))]
+        if len(here) == 0:
+            continue
+        fed = scale if scale > 1.01 else 1.0
+        inner = _inner_scale(detector, (x2 - x1) * fed, (y2 - y1) * fed, scale)
+        context = CHECK_CONTEXT / (fed * (inner if inner is not None else 1.0))
+        windows = _around(here, context, crop)
+        if sum((b[2] - b[0]) * (b[3] - b[1]) for b in windows) > WHOLE_SHARE * (x2 - x1) * (y2 - y1):
+            windows = [crop]
         for wx1, wy1, wx2, wy2 in windows:
-            ix1, iy1, ix2, iy2 = max(x1, wx1), max(y1, wy1), min(x2, wx2), min(y2, wy2)
-            if ix2 - ix1 >= 4 and iy2 - iy1 >= 4:
-                window = image[iy1:iy2, ix1:ix2]
-                parts.append(_detect_scaled(window, scale, detector, inner).shifted(ix1, iy1))
+            found = _detect_scaled(image[wy1:wy2, wx1:wx2], scale, detector, inner).shifted(wx1, wy1)
+            if (wx1, wy1, wx2, wy2) != crop:
+                near = np.asarray(_around(here, context / 2, crop, merge=False), np.float32)
+                found = found[_touches(found.boxes, near)]
+            parts.append(found)
     return merge_text(parts)
+
+
+def _around(
+    boxes: FloatArray, context: float, within: tuple[int, int, int, int], merge: bool = True
+) -> list[tuple[int, int, int, int]]:
+    """Each box grown by `context` on every side and clipped to `within`; overlapping ones merged."""
+    x1, y1, x2, y2 = within
+    grown: list[tuple[float, ...]] = [
+        (max(x1, bx1 - context), max(y1, by1 - context), min(x2, bx2 + context), min(y2, by2 + context))
+        for bx1, by1, bx2, by2 in boxes.tolist()
+    ]
+    grown = merge_boxes(grown) if merge else grown
+    return [(int(a), int(b), int(np.ceil(c)), int(np.ceil(d))) for a, b, c, d in grown]
 
 
 def _inner_scale(detector: TextDetector, width: float, height: float, scale: float) -> float | None:
@@ -99,21 +125,6 @@ def _crops(
     cost = sum((x2 - x1) * (y2 - y1) * s * s for (x1, y1, x2, y2), s in crops)
     shrink = min(1.0, float(np.sqrt(PIXEL_BUDGET / cost))) if cost else 1.0
     return [(box, max(1.0, scale * shrink)) for box, scale in crops]
-
-
-def _windows(changed: BoolArray) -> list[tuple[int, int, int, int]]:
-    """Boxes around each changed patch, with context on every side, overlapping ones merged."""
-    if not changed.any():
-        return []
-    count, _, stats, _ = cv2.connectedComponentsWithStats(changed.astype(np.uint8), connectivity=8)
-    height, width = changed.shape
-    boxes: list[tuple[float, ...]] = []
-    for x, y, w, h, _area in stats[1:count]:
-        pad = max(RECHECK_MIN, RECHECK_CONTEXT * min(w, h))
-        boxes.append(
-            (max(0.0, x - pad), max(0.0, y - pad), min(width, x + w + pad), min(height, y + h + pad))
-        )
-    return [(int(a), int(b), int(np.ceil(c)), int(np.ceil(d))) for a, b, c, d in merge_boxes(boxes)]
 
 
 def _face_scale(crop: tuple[int, int, int, int], faces: Detections) -> float:
@@ -190,11 +201,10 @@ def protect_text(
         # does not count: only the crops holding text masks can show more; after that, only
         # the crops whose masks the round before changed (the others hold the same pixels, and
         # the same detector found nothing left in them)
-        recheck = boxes
+        recheck = np.asarray(mask_boxes(shape, boxes, grow), np.float32).reshape(-1, 4)
         for rounds in range(1, MAX_ROUNDS + 1):
             if RECHECK:
-                changed = text_area(shape, boxes, grow) | face_area
-                again = find_text_near(out, faces, mode, detector, changed)
+                again = find_text_near(out, faces, mode, detector, recheck)
             else:
                 again = find_text(out, faces, mode, detector, touching=recheck)
             again = again[should_mask(again, faces, mode, shape)]
@@ -211,7 +221,7 @@ def protect_text(
             grow = np.concatenate([grow, np.full(len(left), GROW_STEP**rounds, np.float32)])
             out = fill_text(masked, boxes, grow)
             redrawn = np.concatenate([grown, np.ones(len(left), bool)])
-            recheck = np.asarray(_mask_boxes(shape, boxes[redrawn], grow[redrawn]), np.float32).reshape(-1, 4)
+            recheck = np.asarray(mask_boxes(shape, boxes[redrawn], grow[redrawn]), np.float32).reshape(-1, 4)
     report = _report(mode, found, person, chosen, added, left if not passed else Detections.empty(), rounds)
     return out, report, passed
 
@@ -219,7 +229,7 @@ def protect_text(
 def text_area(shape: tuple[int, ...], boxes: FloatArray, grow: FloatArray) -> BoolArray:
     """Boolean H x W: True under a text mask (each box padded, then scaled by its grow)."""
     area = np.zeros(shape[:2], bool)
-    for x1, y1, x2, y2 in _mask_boxes(shape, boxes, grow):
+    for x1, y1, x2, y2 in mask_boxes(shape, boxes, grow):
         area[y1:y2, x1:x2] = True
     return area
 
@@ -227,14 +237,16 @@ def text_area(shape: tuple[int, ...], boxes: FloatArray, grow: FloatArray) -> Bo
 def fill_text(image: Image, boxes: FloatArray, grow: FloatArray) -> Image:
     """A copy of `image` with every text region filled solid black: nothing of the letters left."""
     out = image.copy()
-    for x1, y1, x2, y2 in _mask_boxes(image.shape, boxes, grow):
+    for x1, y1, x2, y2 in mask_boxes(image.shape, boxes, grow):
         out[y1:y2, x1:x2] = 0
     return out
 
 
-def _mask_boxes(
+def mask_boxes(
     shape: tuple[int, ...], boxes: FloatArray, grow: FloatArray
 ) -> list[tuple[int, int, int, int]]:
+    """The pixel box each text mask covers: the region padded by PAD of its height, scaled by its
+    grow, clipped to the image."""
     height, width = shape[:2]
     out = []
     for (x1, y1, x2, y2), g in zip(boxes, grow, strict=True):

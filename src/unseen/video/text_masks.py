@@ -32,6 +32,7 @@ from unseen.text.protect import (
     fill_text,
     find_text,
     find_text_near,
+    mask_boxes,
     should_mask,
     text_area,
 )
@@ -166,7 +167,8 @@ class VideoText:
             # elsewhere the frame is as the look saw it; the look was not on this frame itself
             # (it was held or back-filled here), so a frame between looks is looked at whole
             if protect.RECHECK and (index in self.looks or round_ > 1):
-                again = find_text_near(out, faces, self.mode, self.detector, under)
+                painted = self._painted(index, text, masks, shape)
+                again = find_text_near(out, faces, self.mode, self.detector, painted)
             elif index in self.looks:
                 # this frame was looked at: but for its masks, the masked frame is the one the
                 # look saw, and text under the faces' masks does not count, so only the crops
@@ -188,6 +190,18 @@ class VideoText:
             out = fill_text(out, place(extra, masks), extra.grow)
         self.seconds += time.perf_counter() - clock
         return out
+
+    def _painted(
+        self, index: int, text: FrameText | None, masks: Masks, shape: tuple[int, ...]
+    ) -> FloatArray:
+        """The text masks on frame `index` as painted (padded, grown): the check's windows."""
+        boxes: list[tuple[int, int, int, int]] = []
+        if text is not None:
+            boxes += mask_boxes(shape, text.boxes, text.grow)
+        if index in self.extras:
+            extra = self.extras[index]
+            boxes += mask_boxes(shape, place(extra, masks), extra.grow)
+        return np.asarray(boxes, np.float32).reshape(-1, 4)
 
     def _masked(self, index: int, text: FrameText | None) -> FloatArray:
         """The text masks on frame `index`: held and back-filled ones, and what checks added."""
