@@ -1,5 +1,6 @@
 """Find the text a mode masks, destroy it, and prove it: the text detector run again on the output
-finds nothing the mode should have masked, or the masks grow; in the end the image is refused.
+around every text mask finds nothing the mode should have masked, or the masks grow; in the end
+the image is refused.
 
 Text masks are always a solid fill over the region: a blurred word can often still be read.
 """
@@ -198,8 +199,8 @@ def protect_text(
     if settings.verify and mode is not TextMode.OFF:
         face_area = (masked != original).any(axis=2)
         # but for its masks the image is the one the look saw, and text under the faces' masks
-        # does not count: only the crops holding text masks can show more; after that, only
-        # the crops whose masks the round before changed (the others hold the same pixels, and
+        # does not count: only the pixels around text masks can show more; after that, only
+        # around the masks the round before changed (elsewhere the pixels are the same, and
         # the same detector found nothing left in them)
         recheck = np.asarray(mask_boxes(shape, boxes, grow), np.float32).reshape(-1, 4)
         for rounds in range(1, MAX_ROUNDS + 1):
