@@ -36,12 +36,15 @@ class Timed:
         self.seconds = 0.0
         self.pixels = 0
 
-    def detect(self, image: Pixels) -> Detections:
+    def scale_for(self, width: int, height: int) -> float:
+        return self.inner.scale_for(width, height)  # the check feeds its windows at their crop's scale
+
+    def detect(self, image: Pixels, scale: float | None = None) -> Detections:
         start = time.perf_counter()
         h, w = image.shape[:2]
-        scale = self.inner.scale_for(w, h)
+        scale = self.inner.scale_for(w, h) if scale is None else scale
         self.pixels += int(w * scale) * int(h * scale)
-        found = self.inner.detect(image)
+        found = self.inner.detect(image, scale)
         self.seconds += time.perf_counter() - start
         return found
 
