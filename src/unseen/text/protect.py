@@ -82,12 +82,10 @@ def find_text_near(
         windows = _around(here, context, crop)
         if sum((b[2] - b[0]) * (b[3] - b[1]) for b in windows) > WHOLE_SHARE * (x2 - x1) * (y2 - y1):
             windows = [crop]
+        near = np.asarray(_around(here, context / 2, crop, merge=False), np.float32)
         for wx1, wy1, wx2, wy2 in windows:
             found = _detect_scaled(image[wy1:wy2, wx1:wx2], scale, detector, inner).shifted(wx1, wy1)
-            if (wx1, wy1, wx2, wy2) != crop:
-                near = np.asarray(_around(here, context / 2, crop, merge=False), np.float32)
-                found = found[_touches(found.boxes, near)]
-            parts.append(found)
+            parts.append(found if (wx1, wy1, wx2, wy2) == crop else found[_touches(found.boxes, near)])
     return merge_text(parts)
 
 
