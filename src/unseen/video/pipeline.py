@@ -138,6 +138,8 @@ class Job:
         every = text_every(self.fps, self.tracker.backfill, self.check_every)
         start = self.span.first if self.span is not None else 0
         self.text = video_text(self.settings, every, start, text_detector)
+        if self.text is not None:
+            self.text.camera = self.tracker.camera
 
     def stages(self) -> dict[str, float]:
         """Seconds spent in each stage: this thread's, the detection and check threads'."""

@@ -12,7 +12,10 @@ from unseen.text.people import body_boxes
 from unseen.types import Detections, FloatArray
 from unseen.video.painting import Masks
 
+SAME_TEXT_IOU = 0.3  # a region at a look is the one seen at the look before when they overlap this much
+MOTION_PAD = 1.15  # regions between looks are masked this much larger: the wearer moves in between
 IN_FACE = 0.5  # a region this much inside a face box is under the head's mask already
+APART = 0.3  # two placements of a region (by its face, by the picture) differ past this x its height
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -75,14 +78,18 @@ def tie(at: int, found: Detections, faces: Detections, masks: Masks, grow: Float
     return Look(at, found.boxes.astype(np.float32), tracks, grow.astype(np.float32), anchors)
 
 
-def place(look: Look, masks: Masks) -> FloatArray:
-    """The look's regions on a frame with `masks`: those on a person moved with its face.
+def place(look: Look, masks: Masks, shift: FloatArray | None = None) -> FloatArray:
+    """The look's regions on a frame with `masks`: those on a person moved with its face, the
+    others (and those whose face is not on the frame) with the picture, by `shift` (how far the
+    picture moved since the look; None: not known, they stay where they were seen).
 
     A region rides with its face two ways, and covers both: scaled with the face's box (the
     wearer came nearer) and shifted with the box's centre (the detector's box grew or shrank a
     little, as boxes do from look to look: scaled alone, a tag two face heights below moved by
     a tenth of a face height for a box 5% larger, off its letters)."""
     boxes = look.boxes.copy()
+    if shift is not None and len(boxes):
+        boxes += np.tile(np.asarray(shift, np.float32), 2)
     if not len(boxes) or not len(masks):
         return boxes
     where = {t: i for i, t in enumerate(tracks_of(masks)) if t is not None}
@@ -97,6 +104,26 @@ def place(look: Look, masks: Masks) -> FloatArray:
         shifted = look.boxes[i] + np.tile(shift, 2)
         boxes[i] = np.concatenate([np.minimum(scaled[:2], shifted[:2]), np.maximum(scaled[2:], shifted[2:])])
     return boxes
+
+
+def place_both(look: Look, masks: Masks, shift: FloatArray | None) -> tuple[FloatArray, FloatArray]:
+    """`place`, and also where the picture's shift alone takes a region on a person whose face
+    moved otherwise since the look (more than APART of its height): the regions, and their grow.
+
+    A region is tied to the nearest face above it, and in a crowd that face can be another
+    person's, or its track can pass to another face between looks; masking both places costs
+    a word's area where they disagree, and leaves no word bare when the tie was wrong."""
+    placed = place(look, masks, shift)
+    if shift is None or not len(placed):
+        return placed, look.grow
+    panned = look.boxes + np.tile(np.asarray(shift, np.float32), 2)
+    height = np.maximum(look.boxes[:, 3] - look.boxes[:, 1], 1.0)
+    gap = np.abs((placed[:, :2] + placed[:, 2:]) - (panned[:, :2] + panned[:, 2:])).max(axis=1) / 2
+    apart = gap > APART * height
+    return (
+        np.concatenate([placed, panned[apart]]).astype(np.float32),
+        np.concatenate([look.grow, look.grow[apart]]).astype(np.float32),
+    )
 
 
 def in_faces(boxes: FloatArray, faces: FloatArray) -> BoolArray:

@@ -38,12 +38,22 @@ from unseen.text.protect import (
 )
 from unseen.types import Detections, FloatArray, Image, TextRecord, TextReport
 from unseen.video.painting import Masks
-from unseen.video.text_looks import Look, faces_of, in_faces, int_box, iou, place, tie
+from unseen.video.text_looks import (
+    MOTION_PAD,
+    SAME_TEXT_IOU,
+    Look,
+    faces_of,
+    in_faces,
+    int_box,
+    iou,
+    place,
+    place_both,
+    tie,
+)
+from unseen.video.text_worn import WornText
 
 TEXT_PER_SECOND = 2.0  # looks a second; capped by the look-ahead so the next look is decoded
-SAME_TEXT_IOU = 0.3  # a region at a look is the one seen at the look before when they overlap this much
 REMEMBER_LOOKS = 3  # a region missing from this many looks in a row is a new one when seen again
-MOTION_PAD = 1.15  # regions between looks are masked this much larger: the wearer moves in between
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -100,6 +110,9 @@ class VideoText:
     looks: dict[int, Look | None] = field(default_factory=dict)
     extras: dict[int, Look] = field(default_factory=dict)  # what checks found, by checked frame
     objects: list[_Object] = field(default_factory=list)
+    worn: WornText = field(default_factory=WornText)  # text seen on each face track
+    # how far the picture moved from one frame to another (the tracker's; None: not known)
+    camera: Callable[[int, int], FloatArray | None] | None = None
     failures: list[tuple[int, tuple[int, int, int, int]]] = field(default_factory=list)
     seconds: float = 0.0
     rounds: int = 0
@@ -122,13 +135,18 @@ class VideoText:
         for at in (first, _next_look(first + self.every, first, index, buffer)):
             look = self._look(at, index, current, buffer, masks_at)
             if look is not None and self.mode is not TextMode.OFF:
-                placed = place(look, masks)
+                placed, grow = place_both(look, masks, self._shift(at, index))
                 boxes.append(placed)
-                grows.append(look.grow * (1.0 if at == index else MOTION_PAD))
+                grows.append(grow * (1.0 if at == index else MOTION_PAD))
         for at, extra in self.extras.items():
             if abs(at - index) <= self.every:
-                boxes.append(place(extra, masks))
-                grows.append(extra.grow)
+                placed, grow = place_both(extra, masks, self._shift(at, index))
+                boxes.append(placed)
+                grows.append(grow)
+        if self.mode is not TextMode.OFF:
+            worn, grow = self.worn.on(index, masks, self._shift, 2 * self.every)
+            boxes.append(worn)
+            grows.append(grow)
         if forget:  # the frame is written: looks before it are done with
             self._forget(first)
         self.seconds += time.perf_counter() - clock
@@ -263,7 +281,15 @@ class VideoText:
         self._count(at, found, person, chosen, masks)
         look = tie(at, found[chosen], faces, masks, np.ones(int(chosen.sum()), np.float32))
         self.looks[at] = look
+        self.worn.remember(look, self._look_number)
         return look
+
+    def _shift(self, start: int, end: int) -> FloatArray | None:
+        """How far the picture moved from frame `start` to `end`, when the tracker knows."""
+        if start == end or self.camera is None:
+            return None
+        moved = self.camera(min(start, end), max(start, end))
+        return None if moved is None else np.asarray(moved if start < end else -moved, np.float32)
 
     def _add_extra(self, index: int, left: Detections, faces: Detections, masks: Masks, grow: float) -> None:
         add = tie(index, left, faces, masks, np.full(len(left), grow, np.float32))
@@ -277,6 +303,7 @@ class VideoText:
                 np.concatenate([old.anchors, add.anchors]),
             )
         self.extras[index] = add
+        self.worn.remember(add, self._look_number)
 
     def _count(self, at: int, found: Detections, person: BoolArray, chosen: BoolArray, masks: Masks) -> None:
         """Follow each region from look to look: one record per piece of text."""
@@ -315,6 +342,7 @@ class VideoText:
             del self.looks[at]
         for at in [a for a in self.extras if a < first - self.every]:
             del self.extras[at]
+        self.worn.forget(self._look_number)
 
 
 def video_text(
