@@ -50,7 +50,7 @@ from unseen.video.text_looks import (
     place_both,
     tie,
 )
-from unseen.video.text_worn import WornText
+from unseen.video.text_worn import Shift, WornText
 
 TEXT_PER_SECOND = 2.0  # looks a second; capped by the look-ahead so the next look is decoded
 REMEMBER_LOOKS = 3  # a region missing from this many looks in a row is a new one when seen again
@@ -112,7 +112,7 @@ class VideoText:
     objects: list[_Object] = field(default_factory=list)
     worn: WornText = field(default_factory=WornText)  # text seen on each face track
     # how far the picture moved from one frame to another (the tracker's; None: not known)
-    camera: Callable[[int, int], FloatArray | None] | None = None
+    camera: Shift | None = None
     failures: list[tuple[int, tuple[int, int, int, int]]] = field(default_factory=list)
     seconds: float = 0.0
     rounds: int = 0
