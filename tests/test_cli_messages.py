@@ -172,3 +172,30 @@ def test_the_demo_runs_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     for _ in range(2):
         assert main(["demo", "--folder", str(tmp_path / "demo")]) == 0
     assert "verified" in capsys.readouterr().out.splitlines()[-1]
+
+
+PAGE = b"<!DOCTYPE html><html><body>404 Not Found</body></html>\n"  # a download that failed
+
+
+def test_a_file_named_as_a_video_or_photo_that_is_neither_is_named_as_damaged(
+    tmp_path: Path, no_faces: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, a web page saved as clip.mp4 was "not a JPEG, PNG, WebP, TIFF or HEIF image", and a
+    batch skipped it unnamed with exit 0: a damaged video on a card passed as nothing to do."""
+    (tmp_path / "clip.mp4").write_bytes(PAGE)
+    assert main([str(tmp_path / "clip.mp4"), "-o", str(tmp_path / "out.mp4"), *FAST]) == 2
+    said = capsys.readouterr().err.strip()
+    words = "named as a video (.mp4) but its bytes are neither a photo nor a video unseen can read"
+    assert said.endswith(f"clip.mp4: {words} (damaged, or another kind of file)") and "\n" not in said
+    assert not (tmp_path / "out.mp4").exists()
+
+    src = tmp_path / "card"
+    photo(src / "good.jpg")
+    (src / "clip.mp4").write_bytes(PAGE)
+    (src / "IMG_0001.JPG").write_bytes(np.random.default_rng(1).bytes(5000))
+    (src / "notes.txt").write_text("meet at the square")  # not media: skipped, as before
+    assert main(["batch", str(src), "-o", str(tmp_path / "out"), "--workers", "1", "--no-verify"]) == 2
+    table = capsys.readouterr().err
+    assert "| failed | 2 |" in table and "| skipped: not a photo or video | 1 |" in table
+    assert "clip.mp4: named as a video (.mp4)" in table and "IMG_0001.JPG: named as a photo (.JPG)" in table
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.unseen.jpg"]

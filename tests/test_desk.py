@@ -193,8 +193,13 @@ def test_files_are_done_one_by_one_and_saved_into_a_folder(
     assert upload(desk, "trip/astronaut.jpg", sample.read_bytes())[0] == 201
     assert upload(desk, "other/astronaut.jpg", sample.read_bytes())[0] == 201
     assert upload(desk, "notes.txt", b"not a picture")[0] == 201
+    assert upload(desk, "trip/clip.mp4", b"<html>404</html>")[0] == 201  # a download that failed
     assert desk.queue.wait(120)
     done = {e["name"]: e for e in entries(desk)}
+    broken = done["trip/clip.mp4"]
+    assert broken["state"] == "failed" and broken["error"] == "unreadable", broken
+    assert broken["detail"].startswith("trip/clip.mp4: named as a video (.mp4)"), broken
+    assert not list(desk.space.inputs.glob("*/clip.mp4")), "no copy kept of what cannot be used"
     assert done["trip/astronaut.jpg"]["state"] == "done" and done["trip/astronaut.jpg"]["faces"] == 1
     assert "GPS" in done["trip/astronaut.jpg"]["metadata"]
     assert done["notes.txt"]["state"] == "skipped"
@@ -445,7 +450,7 @@ def test_a_large_upload_is_streamed_to_disk_not_held_in_memory(tmp_path: Path) -
             connection.send(block)
         response = connection.getresponse()
         assert response.status == 201, response.read()
-        assert json.loads(response.read())["state"] == "skipped"  # zeros: not a video, and no copy kept
+        assert json.loads(response.read())["state"] == "failed"  # zeros: damaged, and no copy kept
         grown = peak_memory(proc.pid) - before
         assert grown < 64 * 1024, f"the server grew by {grown} kB for a {size // 2**20} MB upload"
     finally:

@@ -144,3 +144,25 @@ def test_a_fifo_is_refused_without_reading_it(tmp_path: Path) -> None:
         identify(fifo)  # would block forever if it were opened
     with pytest.raises(UnreadableInput, match="no such file"):
         identify(tmp_path / "ghost.jpg")
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [("clip.mp4", b"<html>404</html>"), ("IMG_1.JPG", b"\x13\x37" * 500), ("trip.MOV", b"meet at noon\n" * 9),
+     ("scan.heic", b"\x01" * 64)],
+)  # fmt: skip
+def test_a_file_named_as_media_whose_bytes_are_not_is_unreadable(
+    name: str, data: bytes, tmp_path: Path
+) -> None:
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(UnreadableInput, match=f"{name}: named as a (photo|video)"):
+        identify(tmp_path / name)
+
+
+def test_other_files_and_known_formats_under_a_media_name_stay_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_bytes(b"<html>404</html>")
+    (tmp_path / "anim.jpg").write_bytes(b"GIF89a" + bytes(40))
+    with pytest.raises(UnsupportedInput, match="notes.txt: not a JPEG"):
+        identify(tmp_path / "notes.txt")
+    with pytest.raises(UnsupportedInput, match="anim.jpg: GIF files are not supported"):
+        identify(tmp_path / "anim.jpg")

@@ -4,6 +4,7 @@
     ├── InputError            the input cannot be used (the message names file and reason)
     │   ├── UnreadableInput   missing, empty, truncated or corrupt
     │   ├── UnsupportedInput  a format unseen does not handle (refused, never guessed)
+    │   │   └── UnknownContent    bytes no format unseen knows starts with
     │   └── InputTooLarge     a decompression bomb or an image past the pixel limit
     ├── OutputError           the output cannot be written (same path as input, unwritable folder)
     ├── VerificationFailed    the masked result still shows a face or identifying metadata
@@ -29,6 +30,10 @@ class UnreadableInput(InputError):
 
 class UnsupportedInput(InputError):
     """A format unseen does not handle."""
+
+
+class UnknownContent(UnsupportedInput):
+    """Bytes that start like no format unseen knows, photo or refused one (a text file, say)."""
 
 
 class InputTooLarge(InputError):

@@ -23,7 +23,14 @@ import numpy.typing as npt
 import pillow_heif
 from PIL import Image, ImageCms
 
-from unseen.errors import InputTooLarge, OutputError, UnreadableInput, UnseenError, UnsupportedInput
+from unseen.errors import (
+    InputTooLarge,
+    OutputError,
+    UnknownContent,
+    UnreadableInput,
+    UnseenError,
+    UnsupportedInput,
+)
 from unseen.tempfiles import make_temp
 
 pillow_heif.register_heif_opener()
@@ -129,11 +136,11 @@ def _format_of(head: bytes, path: Path) -> ImageFormat:
     if head[4:8] == b"ftyp":
         return _heif_brand(head, path)
     if not head.strip(b"\x00"):
-        raise UnreadableInput(f"{path}: holds only zero bytes where an image header should be")
+        raise UnreadableInput(f"{path}: holds only zero bytes where its header should be (damaged)")
     for signature, name in _REFUSED_SIGNATURES:
         if head.startswith(signature):
             raise UnsupportedInput(f"{path}: {name} files are not supported")
-    raise UnsupportedInput(f"{path}: not a JPEG, PNG, WebP, TIFF or HEIF image")
+    raise UnknownContent(f"{path}: not a JPEG, PNG, WebP, TIFF or HEIF image")
 
 
 def _why(error: BaseException) -> str:

@@ -1,6 +1,10 @@
 """What a file is, decided once for every command: a photo by its bytes, else a video FFmpeg can
 play, else refused.
 
+A file named as a photo or a video (by its extension) whose bytes are neither is unreadable, not
+"not media": a damaged file, or a web page saved under a video's name, is a failure a batch names,
+never one it skips in silence.
+
 Photos are asked first, by content (JPEG, PNG, WebP, TIFF, HEIC/HEIF brands): FFmpeg opens a HEIC
 photo as an MP4 with one HEVC stream, so asking it first turns photos into one-frame videos. An
 output's extension chooses the format it is written in, within the input's kind. This module
@@ -13,7 +17,7 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from unseen.errors import OutputError, UnreadableInput, UnsupportedInput
+from unseen.errors import OutputError, UnknownContent, UnreadableInput, UnsupportedInput
 from unseen.media.image import HEAD_BYTES, ISO_PHOTO_BRANDS, ImageFormat, sniff_format
 
 
@@ -63,12 +67,14 @@ def identify(path: str | Path) -> MediaType:
         raise UnreadableInput(f"{path}: {what}")
     try:
         fmt = sniff_format(path)
-    except UnsupportedInput:
+    except UnsupportedInput as refused:
         if _photo_brand(path):
             raise  # AVIF and other ISO stills: FFmpeg would call them videos; they are photos we refuse
         suffix = _video_suffix(path)
         if suffix is None:
             refuse_broken_video(path)
+            if isinstance(refused, UnknownContent):  # a GIF named .jpg is a GIF: refused as one
+                refuse_named_media(path)
             raise
         return MediaType(FileKind.VIDEO, suffix)
     return MediaType(FileKind.IMAGE, fmt.suffix, fmt)
@@ -114,6 +120,18 @@ def refuse_broken_video(path: Path) -> None:
         return  # a photo's
     if any(head[at : at + len(magic)] == magic for at, magic in _CONTAINER_MAGIC):
         raise UnreadableInput(f"{path}: a video file FFmpeg cannot read (truncated or corrupt)")
+
+
+def refuse_named_media(path: Path) -> None:
+    """For a file that is neither a photo nor a playable video and starts like no known format:
+    UnreadableInput when its name says photo or video (damaged, or another file under that name)."""
+    suffix = path.suffix.lower()
+    kind = "photo" if suffix in PHOTO_SUFFIXES else "video" if suffix in VIDEO_SUFFIXES else None
+    if kind is not None:
+        raise UnreadableInput(
+            f"{path}: named as a {kind} ({path.suffix}) but its bytes are neither a photo nor a video "
+            "unseen can read (damaged, or another kind of file)"
+        )
 
 
 def _head(path: Path) -> bytes:

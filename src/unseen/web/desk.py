@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from unseen.detect import Detector
-from unseen.errors import UnseenError
-from unseen.media.image import sniff_format
-from unseen.media.video import is_video
+from unseen.errors import UnreadableInput, UnseenError
+from unseen.media.registry import identify
 from unseen.pipeline import default_output
 from unseen.settings import Settings
 from unseen.web.catalog import Catalog
@@ -34,7 +33,7 @@ from unseen.web.desk_export import (
     write_zip,
 )
 from unseen.web.desk_files import DeskSpace, UploadError, safe_relative
-from unseen.web.desk_queue import DONE, SKIPPED, Entry, WorkQueue
+from unseen.web.desk_queue import DONE, FAILED, SKIPPED, Entry, WorkQueue
 from unseen.web.export import Exporter
 from unseen.web.items import Item
 from unseen.web.server import HEADERS, MAX_BODY, Handler, ReviewServer, choose_language
@@ -117,7 +116,7 @@ class DeskServer(ReviewServer):
         self.origins = {f"http://{host}" for host in self.hosts}
         self.seen = time.monotonic()  # the last request from a page
         self._numbers = iter(range(10**9))
-        self._skipped = 0  # files that are neither photos nor videos: listed under negative ids
+        self._skipped = 0  # files not taken (not media, or unreadable): listed under negative ids
         self._add_lock = threading.Lock()
 
     def add(self, name: str, stream: Any, length: int) -> Entry:
@@ -126,20 +125,21 @@ class DeskServer(ReviewServer):
             number = next(self._numbers)
         rel = safe_relative(name)
         path = self.space.receive(number, rel.rsplit("/", 1)[-1], stream, length)
-        kind, suffix, state = "image", "", "waiting"
+        kind, suffix, state, detail = "image", "", "waiting", None
         try:
-            suffix = sniff_format(path).suffix
+            media = identify(path)  # what a file is, as every command decides it
+        except UnreadableInput as error:  # damaged, or another file under a photo's or video's name
+            state, detail = FAILED, str(error).replace(str(path), rel)
         except UnseenError:
-            if is_video(path):
-                kind, suffix = "video", path.suffix.lower() or ".mp4"
-            else:
-                state = SKIPPED
-        if state == SKIPPED:  # listed on the desk, never in the editor; no copy kept
+            state = SKIPPED
+        else:
+            kind, suffix = media.kind.value, media.suffix
+        if state in (SKIPPED, FAILED):  # listed on the desk, never in the editor; no copy kept
             self.space.forget(number)
             with self._add_lock:
                 self._skipped += 1
                 gone = Item(id=-self._skipped, source=path, output=path, name=rel, kind="other")
-                return self.queue.add(gone, length, SKIPPED)
+                return self.queue.add(gone, length, state, detail)
         output = default_output(path, suffix, self.space.output_folder(number))
         with self._add_lock:
             item = Item(id=len(self.catalog.items), source=path, output=output, name=rel, kind=kind,

@@ -121,6 +121,8 @@ class WorkQueue:
         entry = Entry(item=item, size=size, state=state, detail=detail)
         if state == SKIPPED:
             entry.error = "unsupported"
+        elif state == FAILED:
+            entry.error = "unreadable"  # refused on arrival: `detail` says why
         with self._lock:
             self.entries.append(entry)
             self._lock.notify_all()
