@@ -276,7 +276,7 @@ def stages() -> None:
     masked = apply_masks(images[0], faces)
     rows.append(
         (
-            "output check (verify package: MTCNN + dlib), per checked frame",
+            "output check (verify package: RetinaFace + dlib), per checked frame",
             timed(lambda i: check_frame(images[0], masked, faces, area), 2),
         )
     )
