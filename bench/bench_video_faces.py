@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from bench_text import deface_area
-from bench_video_text import FPS, in_view, offset, window, write_pan
+from bench_video_text import FPS, in_view, offset, per_clip_second, share, window, write_pan
 from common import DATA, HEAD_GROW, PROTECTED, load_annotations, need
 from unseen.media.segments import Span
 from unseen.settings import Settings, TextMode
@@ -54,15 +54,10 @@ class Tally:
                 self.faces[0] += int((hits[:, j] | ~seen[:, j]).all())
 
     def row(self, name: str) -> str:
-        def share(pair: list[int]) -> str:
-            return f"{pair[0]}/{pair[1]} ({pair[0] / max(1, pair[1]):.1%})"
-
-        secs = f"{self.seconds / max(1e-9, self.clip_seconds):.2f}" if self.seconds else "-"
+        secs = per_clip_second(self.seconds, self.clip_seconds)
         over = f"{np.mean(self.over):.1%} / {np.max(self.over):.1%}" if self.over else "-"
-        return (
-            f"| {name} | {share(self.frames[10])} | {share(self.frames[16])} | {share(self.faces)} "
-            f"| {over} | {secs} |"
-        )
+        cells = [share(self.frames[10], 1), share(self.frames[16], 1), share(self.faces, 1)]
+        return f"| {name} | {' | '.join(cells)} | {over} | {secs} |"
 
 
 def labelled(record: dict, scale: float) -> tuple[list[list[float]], np.ndarray]:

@@ -104,16 +104,22 @@ class Tally:
                 self.words[kind][1] += int(hits[:, j].any())
 
     def row(self, name: str) -> str:
-        def share(pair: list[int]) -> str:
-            return f"{pair[0]}/{pair[-1]} ({pair[0] / max(1, pair[-1]):.0%})"
-
-        secs = f"{self.seconds / max(1e-9, self.clip_seconds):.2f}" if self.seconds else "-"
+        secs = per_clip_second(self.seconds, self.clip_seconds)
         over = f"{np.mean(self.over):.2%}" if self.over else "-"
         return (
             f"| {name} | {share(self.frames['person'])} | {share(self.words['person'])} | "
             f"{share(self.words['person'][1:])} | {share(self.frames['other'])} | "
             f"{share(self.words['other'])} | {share(self.words['other'][1:])} | {over} | {secs} |"
         )
+
+
+def share(pair: list[int], digits: int = 0) -> str:
+    """'hit/total (percent)' of a [hit, ..., total] tally."""
+    return f"{pair[0]}/{pair[-1]} ({pair[0] / max(1, pair[-1]):.{digits}%})"
+
+
+def per_clip_second(seconds: float, clip_seconds: float) -> str:
+    return f"{seconds / max(1e-9, clip_seconds):.2f}" if seconds else "-"
 
 
 def in_view(box: list, x: int, y: int, size: tuple[int, int]) -> list | None:
