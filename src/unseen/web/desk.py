@@ -129,7 +129,7 @@ class DeskServer(ReviewServer):
         try:
             media = identify(path)  # what a file is, as every command decides it
         except UnreadableInput as error:  # damaged, or another file under a photo's or video's name
-            state, detail = FAILED, str(error).replace(str(path), rel)
+            state, detail = FAILED, str(error)
         except UnseenError:
             state = SKIPPED
         else:

@@ -117,8 +117,9 @@ class WorkQueue:
         self._thread.start()
 
     def add(self, item: Item, size: int, state: str = WAITING, detail: str | None = None) -> Entry:
-        """Put an item on the desk; a waiting one is done after those before it."""
-        entry = Entry(item=item, size=size, state=state, detail=detail)
+        """Put an item on the desk; a waiting one is done after those before it. `detail`: why it
+        was not taken (an error's words; this machine's folder names are removed)."""
+        entry = Entry(item=item, size=size, state=state, detail=_short(detail, item) if detail else None)
         if state == SKIPPED:
             entry.error = "unsupported"
         elif state == FAILED:
